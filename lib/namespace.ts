@@ -1,0 +1,227 @@
+// Network namespaces: create (named, like `ip netns add`, or anonymous), open, delete, list,
+// and the Namespace handle that owns one fd of the namespace and its netlink sockets.
+import { fstatSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { Connection } from './connection.js';
+import { ArgumentError, ClosedError, NetlinkError } from './errors.js';
+import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/message.js';
+import { native } from './native.js';
+import { openConnection } from './socket.js';
+import { validateNamespaceName } from './validate.js';
+
+/** Where named namespaces live, as for iproute2. RTNETLINK_NETNS_DIR overrides it (tests). */
+export const runDir = (): string => process.env.RTNETLINK_NETNS_DIR ?? '/run/netns';
+
+export interface NamespaceId {
+  /** Device and inode of the namespace: equal ids mean the same namespace. */
+  dev: number;
+  ino: number;
+}
+
+interface Resources {
+  fd: number;
+  id: NamespaceId;
+  connections: Map<number, Promise<Connection>>;
+}
+
+// Every open handle's resources, so a delete can tell whether this process still pins it.
+const live = new Set<Resources>();
+
+// Dropped handles must not keep their namespace alive for ever (the fd pins it).
+const finalizer = new FinalizationRegistry<Resources>((r) => releaseResources(r));
+
+function releaseResources(r: Resources): void {
+  for (const c of r.connections.values()) c.then((conn) => conn.close(), () => {});
+  r.connections.clear();
+  live.delete(r);
+  if (r.fd >= 0) {
+    native.close(r.fd);
+    r.fd = -1;
+  }
+}
+
+/** An open network namespace. Operations run inside it; close() releases the fd and sockets. */
+export class Namespace {
+  /** The name under the run dir, for named namespaces. */
+  readonly name: string | undefined;
+  /** The file it was opened from, if any. */
+  readonly path: string | undefined;
+  private readonly res: Resources;
+
+  /** @internal use createNamespace / openNamespace. */
+  constructor(fd: number, name?: string, path?: string) {
+    this.name = name;
+    this.path = path;
+    const st = fstatSync(fd);
+    this.res = { fd, id: { dev: st.dev, ino: st.ino }, connections: new Map() };
+    live.add(this.res);
+    finalizer.register(this, this.res, this);
+  }
+
+  /** The namespace's fd (valid until close()), e.g. to pass to other tools. */
+  get fd(): number {
+    if (this.res.fd < 0) throw new ClosedError(this.toString());
+    return this.res.fd;
+  }
+
+  get closed(): boolean {
+    return this.res.fd < 0;
+  }
+
+  get id(): NamespaceId {
+    return { ...this.res.id };
+  }
+
+  /** @internal the namespace's netlink connection for a protocol, opened once. */
+  connection(protocol = NETLINK_ROUTE): Promise<Connection> {
+    let c = this.res.connections.get(protocol);
+    if (!c) {
+      c = openConnection(this.fd, protocol);
+      this.res.connections.set(protocol, c);
+      c.catch(() => this.res.connections.delete(protocol));
+    }
+    return c;
+  }
+
+  /** @internal */
+  netfilter(): Promise<Connection> {
+    return this.connection(NETLINK_NETFILTER);
+  }
+
+  /** Closes the fd and the sockets; pending requests reject with ERR_NETLINK_CLOSED.
+   *  A named namespace lives on in the run dir until deleteNamespace(). */
+  close(): void {
+    finalizer.unregister(this);
+    releaseResources(this.res);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  toString(): string {
+    return this.name !== undefined ? `netns '${this.name}'` : this.path !== undefined ? `netns ${this.path}` : 'anonymous netns';
+  }
+
+  toJSON(): { name?: string; path?: string } {
+    return { ...(this.name !== undefined ? { name: this.name } : {}), ...(this.path !== undefined ? { path: this.path } : {}) };
+  }
+}
+
+export interface CreateNamespaceOptions {
+  /** @internal tests: fail after step 1 (file), 2 (unshare) or 3 (mount), then roll back. */
+  failAfterStep?: number;
+}
+
+/**
+ * Creates a network namespace. With a name it persists as RUN_DIR/NAME (exactly as
+ * `ip netns add NAME`) until deleteNamespace(); without one it is anonymous and lives only
+ * as long as the returned handle (or a process or link inside it).
+ */
+export async function createNamespace(name?: string, options: CreateNamespaceOptions = {}): Promise<Namespace> {
+  if (name === undefined) return new Namespace(await native.createAnonymousNetns());
+  validateNamespaceName(name);
+  const dir = runDir();
+  const fd = await withObject(native.createNamedNetns(dir, name, options.failAfterStep ?? 0), name, 'netns add');
+  return new Namespace(fd, name, `${dir}/${name}`);
+}
+
+export type OpenTarget = string | { path: string } | { pid: number };
+
+/** Opens an existing namespace by name (in the run dir), by path, or by process id. */
+export async function openNamespace(target: OpenTarget): Promise<Namespace> {
+  if (typeof target === 'string') {
+    validateNamespaceName(target);
+    const path = `${runDir()}/${target}`;
+    return new Namespace(await openChecked(path, true, target), target, path);
+  }
+  if (target && typeof target === 'object' && 'pid' in target) {
+    const pid = target.pid;
+    if (!Number.isInteger(pid) || pid <= 0 || pid > 2 ** 22) {
+      throw new ArgumentError('ERR_INVALID_ARG_VALUE', 'pid', `must be a positive process id, got ${String(pid)}`);
+    }
+    const path = `/proc/${pid}/ns/net`;
+    return new Namespace(await openChecked(path, false, `pid ${pid}`), undefined, path);
+  }
+  if (target && typeof target === 'object' && typeof target.path === 'string' && target.path.length > 0 && !target.path.includes('\0')) {
+    return new Namespace(await openChecked(target.path, false, target.path), undefined, target.path);
+  }
+  throw new ArgumentError('ERR_INVALID_ARG_TYPE', 'target', 'must be a namespace name, { path } or { pid }');
+}
+
+async function openChecked(path: string, noFollow: boolean, object: string): Promise<number> {
+  try {
+    return await native.openNetns(path, noFollow);
+  } catch (e) {
+    if (e instanceof NetlinkError && e.syscall === 'NS_GET_NSTYPE') {
+      throw new NetlinkError({ errno: -22, syscall: 'open', operation: 'netns open', object, path, hint: 'not a network namespace' });
+    }
+    if (e instanceof NetlinkError && e.code === 'ELOOP') {
+      throw new NetlinkError({ errno: e.errno, syscall: 'open', operation: 'netns open', object, path, hint: 'refusing to follow a symlink' });
+    }
+    throw relabel(e, object, 'netns open');
+  }
+}
+
+export interface DeleteNamespaceResult {
+  name: string;
+  /** True when this process still holds an open handle of it: the namespace lives on
+   *  (without its name) until those handles, and any process or socket inside, are gone. */
+  stillReferenced: boolean;
+}
+
+/** Deletes a named namespace (`ip netns delete`): lazy unmount and unlink of its file. */
+export async function deleteNamespace(name: string): Promise<DeleteNamespaceResult> {
+  validateNamespaceName(name);
+  const path = `${runDir()}/${name}`;
+  let id: NamespaceId | undefined;
+  try {
+    // lstat first: a planted symlink must not make us stat what it points to.
+    if (!lstatSync(path).isSymbolicLink()) {
+      const st = statSync(path);
+      id = { dev: st.dev, ino: st.ino };
+    }
+  } catch {
+    // The delete below reports a missing name.
+  }
+  await withObject(native.deleteNamedNetns(runDir(), name), name, 'netns delete');
+  const held = id !== undefined && [...live].some((r) => r.fd >= 0 && r.id.dev === id.dev && r.id.ino === id.ino);
+  return { name, stillReferenced: held };
+}
+
+export interface NamespaceEntry {
+  name: string;
+  path: string;
+}
+
+/** The named namespaces in the run dir, sorted by name (what `ip netns list` shows). */
+export function listNamespaces(): NamespaceEntry[] {
+  const dir = runDir();
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return names.sort().map((name) => ({ name, path: `${dir}/${name}` }));
+}
+
+async function withObject<T>(p: Promise<T>, object: string, operation: string): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw relabel(e, object, operation);
+  }
+}
+
+function relabel(e: unknown, object: string, operation: string): unknown {
+  if (!(e instanceof NetlinkError)) return e;
+  return new NetlinkError({
+    errno: e.errno,
+    syscall: e.syscall,
+    operation,
+    object,
+    ...(e.path !== undefined ? { path: e.path } : {}),
+    ...(e.errno === -1 ? { hint: e.syscall === 'open' || e.syscall === 'mkdir' ? 'needs root' : 'needs CAP_SYS_ADMIN' } : {}),
+  });
+}

@@ -1,0 +1,71 @@
+// The only file that loads the addon. It types the addon's surface and hands it the error
+// factory, so native failures arrive as NetlinkError without a wrapper per call.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NetlinkError, capabilityHint } from './errors.js';
+
+export interface NativeBinding {
+  /** Registers the factory the addon uses for every syscall failure. */
+  init(makeError: (errno: number, syscall: string, path: string) => Error): void;
+
+  /** Opens a netlink socket (inside the namespace `nsFd` unless -1), CLOEXEC, with ext-ack,
+   *  cap-ack and strict checking where the kernel has them, a large receive buffer, and the
+   *  given multicast groups joined. Resolves to the fd. */
+  openNetlink(nsFd: number, protocol: number, groups: number[]): Promise<number>;
+  /** Sends `request` (one or more messages with seqs firstSeq..firstSeq+count-1) and receives
+   *  until `expected` of those seqs are answered by NLMSG_ERROR or NLMSG_DONE, or the timeout
+   *  or cancel flag ends the wait (not an error: the caller sees what went unanswered).
+   *  Resolves to every datagram from the kernel, each padded to 4 bytes; datagrams from any
+   *  other sender are dropped. */
+  transact(fd: number, request: Buffer, firstSeq: number, count: number, expected: number, timeoutMs: number, jobId: number): Promise<Buffer>;
+  /** Receives whatever the kernel sends next (notifications); null on timeout or cancel. */
+  receive(fd: number, timeoutMs: number, jobId: number): Promise<Buffer | null>;
+  /** Sets the cancel flag of a pending transact/receive; it ends within ~50 ms. */
+  cancel(jobId: number): void;
+  /** The socket's netlink port id (getsockname). */
+  portId(fd: number): number;
+  /** Sends raw bytes to another netlink port (tests use it to forge messages). */
+  sendTo(fd: number, data: Buffer, portId: number): void;
+
+  /** `ip netns add`: lock the run dir, make it a shared mount, create NAME O_EXCL, unshare on an
+   *  addon thread, bind mount, delete the file on failure. Resolves to an fd of the namespace.
+   *  failAfterStep (tests only): 1 file created, 2 unshared, 3 mounted, 0 never. */
+  createNamedNetns(runDir: string, name: string, failAfterStep: number): Promise<number>;
+  /** A namespace held only by the returned fd. */
+  createAnonymousNetns(): Promise<number>;
+  /** Opens a namespace file, refusing symlinks in its last component when noFollow, and
+   *  anything that is not a network namespace (EINVAL). */
+  openNetns(path: string, noFollow: boolean): Promise<number>;
+  /** Lazy-unmounts and unlinks RUN_DIR/NAME. */
+  deleteNamedNetns(runDir: string, name: string): Promise<void>;
+
+  /** A socket created inside a namespace; bound to (address, port) when address is given. */
+  socketIn(nsFd: number, family: number, type: number, protocol: number, address: Buffer | null, port: number): Promise<number>;
+  /** Writes a /proc/sys file as seen from inside the namespace. */
+  writeFileIn(nsFd: number, path: string, data: string): Promise<void>;
+  readFileIn(nsFd: number, path: string): Promise<string>;
+  close(fd: number): void;
+
+  /** Absolute path of the exec helper: `rtnl-exec NSFD FILE ARGS...` */
+  execHelper: string;
+  /** Number of addon-owned worker threads. */
+  threads(): number;
+}
+
+const require = createRequire(import.meta.url);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const loaded = require('node-gyp-build')(root) as Omit<NativeBinding, 'execHelper'>;
+
+loaded.init((errno, syscall, path) =>
+  new NetlinkError({
+    errno,
+    syscall,
+    ...(path ? { path, object: path } : {}),
+    ...(errno === 1 ? { hint: capabilityHint(syscall) } : {}),
+  }),
+);
+
+export const native: NativeBinding = Object.assign(loaded, {
+  execHelper: join(root, 'build', 'Release', 'rtnl-exec'),
+});

@@ -1,0 +1,180 @@
+// Netlink attributes (struct nlattr): 2-byte length, 2-byte type, payload padded to 4 bytes.
+// AttrWriter appends into a growable buffer; AttrReader walks a payload without copying.
+
+export const NLA_HDRLEN = 4;
+export const NLA_F_NESTED = 1 << 15;
+export const NLA_F_NET_BYTEORDER = 1 << 14;
+export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
+/** The largest payload an attribute can carry: nla_len is 16 bits and includes the header. */
+export const NLA_MAX_PAYLOAD = 0xffff - NLA_HDRLEN;
+
+export const align4 = (n: number): number => (n + 3) & ~3;
+
+export class EncodeError extends RangeError {
+  readonly code = 'ERR_NETLINK_ENCODE';
+}
+
+export class DecodeError extends Error {
+  readonly code = 'ERR_NETLINK_DECODE';
+}
+
+/** A byte sink with little-endian host integers (netlink's host order on x86/arm64). */
+export class ByteWriter {
+  buf: Buffer;
+  length = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  reserve(n: number): number {
+    const need = this.length + n;
+    if (need > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < need) size *= 2;
+      const next = Buffer.allocUnsafe(size);
+      this.buf.copy(next, 0, 0, this.length);
+      this.buf = next;
+    }
+    const at = this.length;
+    this.length = need;
+    return at;
+  }
+
+  u8(v: number): this { this.buf.writeUInt8(v, this.reserve(1)); return this; }
+  u16(v: number): this { this.buf.writeUInt16LE(v, this.reserve(2)); return this; }
+  u32(v: number): this { this.buf.writeUInt32LE(v >>> 0, this.reserve(4)); return this; }
+  i32(v: number): this { this.buf.writeInt32LE(v, this.reserve(4)); return this; }
+  bytes(b: Uint8Array): this { this.buf.set(b, this.reserve(b.length)); return this; }
+  zeros(n: number): this { this.buf.fill(0, this.reserve(n), this.length); return this; }
+  pad(): this { return this.zeros(align4(this.length) - this.length); }
+
+  /** A copy of what was written (the writer may be reused). */
+  take(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.length));
+  }
+}
+
+/** Writes attributes, with nesting. All integers host order unless a *BE method is used. */
+export class AttrWriter {
+  constructor(readonly w: ByteWriter = new ByteWriter()) {}
+
+  private header(type: number, payloadLength: number): void {
+    if (payloadLength > NLA_MAX_PAYLOAD) {
+      throw new EncodeError(`attribute ${type & NLA_TYPE_MASK} payload of ${payloadLength} bytes exceeds ${NLA_MAX_PAYLOAD}`);
+    }
+    this.w.u16(NLA_HDRLEN + payloadLength).u16(type);
+  }
+
+  bytes(type: number, value: Uint8Array): this {
+    this.header(type, value.length);
+    this.w.bytes(value).pad();
+    return this;
+  }
+
+  /** A NUL-terminated string (NLA_NUL_STRING / NLA_STRING as the kernel expects). */
+  string(type: number, value: string): this {
+    const b = Buffer.from(value + '\0', 'utf8');
+    return this.bytes(type, b);
+  }
+
+  flag(type: number): this {
+    this.header(type, 0);
+    return this;
+  }
+
+  u8(type: number, v: number): this { this.header(type, 1); this.w.u8(v).pad(); return this; }
+  u16(type: number, v: number): this { this.header(type, 2); this.w.u16(v).pad(); return this; }
+  u32(type: number, v: number): this { this.header(type, 4); this.w.u32(v); return this; }
+  i32(type: number, v: number): this { this.header(type, 4); this.w.i32(v); return this; }
+  u64(type: number, v: bigint): this {
+    this.header(type, 8);
+    const at = this.w.reserve(8);
+    this.w.buf.writeBigUInt64LE(v, at);
+    return this;
+  }
+  u16be(type: number, v: number): this {
+    this.header(type, 2);
+    const at = this.w.reserve(2);
+    this.w.buf.writeUInt16BE(v, at);
+    this.w.pad();
+    return this;
+  }
+  u32be(type: number, v: number): this {
+    this.header(type, 4);
+    const at = this.w.reserve(4);
+    this.w.buf.writeUInt32BE(v >>> 0, at);
+    return this;
+  }
+  u64be(type: number, v: bigint): this {
+    this.header(type, 8);
+    const at = this.w.reserve(8);
+    this.w.buf.writeBigUInt64BE(v, at);
+    return this;
+  }
+
+  /** A nested attribute; `body` writes its children. NLA_F_NESTED is set unless `plain`. */
+  nest(type: number, body: (a: AttrWriter) => void, plain = false): this {
+    const at = this.w.reserve(NLA_HDRLEN);
+    body(this);
+    const len = this.w.length - at;
+    if (len > 0xffff) throw new EncodeError(`nested attribute ${type & NLA_TYPE_MASK} of ${len} bytes exceeds 65535`);
+    this.w.buf.writeUInt16LE(len, at);
+    this.w.buf.writeUInt16LE(plain ? type : type | NLA_F_NESTED, at + 2);
+    return this;
+  }
+}
+
+export interface Attr {
+  /** Type without the NESTED / NET_BYTEORDER flag bits. */
+  type: number;
+  nested: boolean;
+  data: Buffer;
+}
+
+/** Reads the attributes in a payload. Throws DecodeError on lengths that do not fit. */
+export class AttrReader implements Iterable<Attr> {
+  constructor(readonly data: Buffer) {}
+
+  *[Symbol.iterator](): Iterator<Attr> {
+    const b = this.data;
+    let off = 0;
+    while (off + NLA_HDRLEN <= b.length) {
+      const len = b.readUInt16LE(off);
+      const rawType = b.readUInt16LE(off + 2);
+      if (len < NLA_HDRLEN || off + len > b.length) {
+        throw new DecodeError(`attribute at offset ${off} has length ${len}, ${b.length - off} bytes left`);
+      }
+      yield {
+        type: rawType & NLA_TYPE_MASK,
+        nested: (rawType & NLA_F_NESTED) !== 0,
+        data: b.subarray(off + NLA_HDRLEN, off + len),
+      };
+      off += align4(len);
+    }
+  }
+
+  /** Attributes by type (the last one wins when a type repeats). */
+  toMap(): Map<number, Buffer> {
+    const m = new Map<number, Buffer>();
+    for (const a of this) m.set(a.type, a.data);
+    return m;
+  }
+}
+
+// Payload readers with the kernel's length rules: too short is a DecodeError, never a crash.
+function need(b: Buffer, n: number, what: string): void {
+  if (b.length < n) throw new DecodeError(`${what}: attribute payload of ${b.length} bytes, need ${n}`);
+}
+export const readU8 = (b: Buffer): number => (need(b, 1, 'u8'), b.readUInt8(0));
+export const readU16 = (b: Buffer): number => (need(b, 2, 'u16'), b.readUInt16LE(0));
+export const readU32 = (b: Buffer): number => (need(b, 4, 'u32'), b.readUInt32LE(0));
+export const readI32 = (b: Buffer): number => (need(b, 4, 'i32'), b.readInt32LE(0));
+export const readU64 = (b: Buffer): bigint => (need(b, 8, 'u64'), b.readBigUInt64LE(0));
+export const readU16BE = (b: Buffer): number => (need(b, 2, 'u16be'), b.readUInt16BE(0));
+export const readU32BE = (b: Buffer): number => (need(b, 4, 'u32be'), b.readUInt32BE(0));
+/** A string attribute; the kernel NUL-terminates, but an unterminated one is read to its end. */
+export function readString(b: Buffer): string {
+  const nul = b.indexOf(0);
+  return b.toString('utf8', 0, nul === -1 ? b.length : nul);
+}

@@ -1,0 +1,146 @@
+// The netlink message header (struct nlmsghdr) and the control messages every family shares:
+// NLMSG_ERROR (acks, with the extended-ack TLVs) and NLMSG_DONE.
+import { AttrReader, ByteWriter, DecodeError, EncodeError, align4, readString, readU32 } from './attributes.js';
+
+export const NLMSG_HDRLEN = 16;
+
+export const NLMSG_NOOP = 1;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+export const NLMSG_OVERRUN = 4;
+
+export const NLM_F_REQUEST = 0x01;
+export const NLM_F_MULTI = 0x02;
+export const NLM_F_ACK = 0x04;
+export const NLM_F_ECHO = 0x08;
+export const NLM_F_DUMP_INTR = 0x10;
+export const NLM_F_DUMP_FILTERED = 0x20;
+export const NLM_F_ROOT = 0x100;
+export const NLM_F_MATCH = 0x200;
+export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+export const NLM_F_APPEND = 0x800;
+export const NLM_F_NONREC = 0x100;
+export const NLM_F_BULK = 0x200;
+export const NLM_F_CAPPED = 0x100;
+export const NLM_F_ACK_TLVS = 0x200;
+
+export const NLMSGERR_ATTR_MSG = 1;
+export const NLMSGERR_ATTR_OFFS = 2;
+export const NLMSGERR_ATTR_COOKIE = 3;
+export const NLMSGERR_ATTR_POLICY = 4;
+export const NLMSGERR_ATTR_MISS_TYPE = 5;
+export const NLMSGERR_ATTR_MISS_NEST = 6;
+
+export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
+
+export interface NetlinkMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  /** The bytes after the header (the family header and attributes). */
+  payload: Buffer;
+}
+
+/** Appends one message to `w`: header, then `body` writes the payload. Returns its offset. */
+export function writeMessage(
+  w: ByteWriter,
+  type: number,
+  flags: number,
+  seq: number,
+  body: (w: ByteWriter) => void,
+): number {
+  const at = w.reserve(NLMSG_HDRLEN);
+  body(w);
+  w.pad();
+  const len = w.length - at;
+  if (len > 0xffffffff) throw new EncodeError(`message of ${len} bytes is too large`);
+  w.buf.writeUInt32LE(len, at);
+  w.buf.writeUInt16LE(type, at + 4);
+  w.buf.writeUInt16LE(flags, at + 6);
+  w.buf.writeUInt32LE(seq >>> 0, at + 8);
+  w.buf.writeUInt32LE(0, at + 12);
+  return at;
+}
+
+/** Splits a buffer holding one or more messages. A length that does not fit is a DecodeError. */
+export function parseMessages(buf: Buffer): NetlinkMessage[] {
+  const out: NetlinkMessage[] = [];
+  let off = 0;
+  while (off + NLMSG_HDRLEN <= buf.length) {
+    const len = buf.readUInt32LE(off);
+    if (len < NLMSG_HDRLEN || off + len > buf.length) {
+      throw new DecodeError(`netlink message at offset ${off} has length ${len}, ${buf.length - off} bytes left`);
+    }
+    out.push({
+      type: buf.readUInt16LE(off + 4),
+      flags: buf.readUInt16LE(off + 6),
+      seq: buf.readUInt32LE(off + 8),
+      pid: buf.readUInt32LE(off + 12),
+      payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
+    });
+    off += align4(len);
+  }
+  if (off < buf.length && buf.length - off >= 4 && buf.subarray(off).some((b) => b !== 0)) {
+    throw new DecodeError(`${buf.length - off} trailing bytes after the last netlink message`);
+  }
+  return out;
+}
+
+export interface ErrorPayload {
+  /** 0 for an ACK, a negative errno otherwise. */
+  error: number;
+  /** The header of the request this answers. */
+  request: { len: number; type: number; flags: number; seq: number; pid: number };
+  /** Extended ack: the kernel's text, the offset of the bad attribute in the request, ... */
+  message?: string;
+  badAttributeOffset?: number;
+  missingAttributeType?: number;
+  cookie?: Buffer;
+}
+
+/** Decodes an NLMSG_ERROR payload (struct nlmsgerr, then the ext-ack TLVs if flagged). */
+export function decodeError(msg: NetlinkMessage): ErrorPayload {
+  const p = msg.payload;
+  if (p.length < 4 + NLMSG_HDRLEN) {
+    throw new DecodeError(`NLMSG_ERROR payload of ${p.length} bytes, need ${4 + NLMSG_HDRLEN}`);
+  }
+  const error = p.readInt32LE(0);
+  const request = {
+    len: p.readUInt32LE(4),
+    type: p.readUInt16LE(8),
+    flags: p.readUInt16LE(10),
+    seq: p.readUInt32LE(12),
+    pid: p.readUInt32LE(16),
+  };
+  const out: ErrorPayload = { error, request };
+  if (!(msg.flags & NLM_F_ACK_TLVS)) return out;
+  // Without NLM_F_CAPPED the whole request is echoed back before the TLVs.
+  const echoed = msg.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align4(request.len);
+  const tlvStart = 4 + echoed;
+  if (tlvStart > p.length) throw new DecodeError(`NLMSG_ERROR TLVs start at ${tlvStart}, past the end (${p.length})`);
+  for (const a of new AttrReader(p.subarray(tlvStart))) {
+    if (a.type === NLMSGERR_ATTR_MSG) out.message = readString(a.data);
+    else if (a.type === NLMSGERR_ATTR_OFFS) out.badAttributeOffset = readU32(a.data);
+    else if (a.type === NLMSGERR_ATTR_MISS_TYPE) out.missingAttributeType = readU32(a.data);
+    else if (a.type === NLMSGERR_ATTR_COOKIE) out.cookie = Buffer.from(a.data);
+  }
+  return out;
+}
+
+/** NLMSG_DONE carries an int error (0 or negative errno), and ext-ack TLVs when flagged. */
+export function decodeDone(msg: NetlinkMessage): { error: number; message?: string } {
+  if (msg.payload.length < 4) return { error: 0 };
+  const error = msg.payload.readInt32LE(0);
+  let message: string | undefined;
+  if (msg.flags & NLM_F_ACK_TLVS) {
+    for (const a of new AttrReader(msg.payload.subarray(4))) {
+      if (a.type === NLMSGERR_ATTR_MSG) message = readString(a.data);
+    }
+  }
+  return message === undefined ? { error } : { error, message };
+}

@@ -1,0 +1,88 @@
+#include "addon.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+Napi::Value ThrowSyscallError(Napi::Env env, int err, const char *syscall, const std::string &path) {
+  Addon &addon = GetAddon(env);
+  if (addon.makeError.IsEmpty()) {
+    Napi::Error::New(env, std::string(syscall) + " failed").ThrowAsJavaScriptException();
+  } else {
+    Napi::Value e = addon.makeError.Call(
+        {Napi::Number::New(env, err), Napi::String::New(env, syscall), Napi::String::New(env, path)});
+    napi_throw(env, e);
+  }
+  return env.Undefined();
+}
+
+int32_t ArgInt(const Napi::CallbackInfo &info, size_t i) {
+  if (i >= info.Length() || !info[i].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number")
+        .ThrowAsJavaScriptException();
+    return 0;
+  }
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+std::string ArgString(const Napi::CallbackInfo &info, size_t i) {
+  if (i >= info.Length() || !info[i].IsString()) {
+    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a string")
+        .ThrowAsJavaScriptException();
+    return std::string();
+  }
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+static size_t DefaultThreads() {
+  if (const char *env = std::getenv("RTNETLINK_THREADS")) {
+    long n = std::strtol(env, nullptr, 10);
+    if (n >= 1 && n <= 64) return static_cast<size_t>(n);
+  }
+  return 2;
+}
+
+static Napi::Value Init(const Napi::CallbackInfo &info) {
+  Addon &addon = GetAddon(info.Env());
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    Napi::TypeError::New(info.Env(), "init(makeError) needs a function").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  addon.makeError = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+static Napi::Value Threads(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(GetAddon(info.Env()).pool->ThreadCount()));
+}
+
+static Napi::Value Close(const Napi::CallbackInfo &info) {
+  int fd = ArgInt(info, 0);
+  if (info.Env().IsExceptionPending()) return info.Env().Undefined();
+  if (close(fd) != 0 && errno != EINTR) return ThrowSyscallError(info.Env(), errno, "close");
+  return info.Env().Undefined();
+}
+
+static Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
+  Addon *addon = new Addon();
+  addon->pool = new WorkerPool(env, &addon->makeError, DefaultThreads());
+  env.SetInstanceData<Addon>(addon);
+  // worker_threads and process exit: stop our threads before the environment goes away.
+  napi_add_env_cleanup_hook(
+      env,
+      [](void *arg) {
+        Addon *a = static_cast<Addon *>(arg);
+        a->pool->Shutdown();
+      },
+      addon);
+
+  exports.Set("init", Napi::Function::New(env, Init, "init"));
+  exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  InitNetlinkIo(env, exports);
+  InitNetns(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(rtnetlink, ModuleInit)

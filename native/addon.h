@@ -1,0 +1,23 @@
+#pragma once
+
+#include <napi.h>
+
+#include "worker_pool.h"
+
+// Per-environment state (the main thread and each worker_thread get their own).
+struct Addon {
+  Napi::FunctionReference makeError;
+  WorkerPool *pool = nullptr;
+};
+
+inline Addon &GetAddon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
+
+// Throws (as a JS exception) the project's error for a synchronous syscall failure.
+Napi::Value ThrowSyscallError(Napi::Env env, int err, const char *syscall, const std::string &path = "");
+
+// Argument helpers: a wrong type is a bug in lib/, so a TypeError is enough.
+int32_t ArgInt(const Napi::CallbackInfo &info, size_t i);
+std::string ArgString(const Napi::CallbackInfo &info, size_t i);
+
+void InitNetlinkIo(Napi::Env env, Napi::Object exports);
+void InitNetns(Napi::Env env, Napi::Object exports);

@@ -1,0 +1,301 @@
+// Netlink sockets: open (optionally inside a namespace), and the one I/O primitive the
+// TypeScript connection needs: send a buffer of requests, receive until each is answered.
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "addon.h"
+
+namespace {
+
+constexpr int kSliceMs = 50;  // how often a blocked receive looks at its cancel flag
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void SetBool(int fd, int option) {
+  int one = 1;
+  // Older kernels lack some of these; the connection works without them.
+  setsockopt(fd, SOL_NETLINK, option, &one, sizeof one);
+}
+
+void SetBuffer(int fd, int force, int plain, int size) {
+  if (setsockopt(fd, SOL_SOCKET, force, &size, sizeof size) != 0) {
+    setsockopt(fd, SOL_SOCKET, plain, &size, sizeof size);
+  }
+}
+
+// Waits until fd is readable, the deadline passes (0) or the job is cancelled (0).
+// Returns 1 when readable, 0 when not, -1 with errno on failure.
+int WaitReadable(int fd, int64_t deadline, Job &job) {
+  for (;;) {
+    if (job.cancelled.load()) return 0;
+    int64_t left = deadline - NowMs();
+    if (left <= 0) return 0;
+    pollfd p{fd, POLLIN, 0};
+    int r = poll(&p, 1, static_cast<int>(left < kSliceMs ? left : kSliceMs));
+    if (r > 0) return 1;
+    if (r < 0 && errno != EINTR) return -1;
+  }
+}
+
+// One datagram from the kernel into w.recvBuffer. Returns its length, 0 for a datagram that
+// did not come from the kernel (dropped), -1 with errno on failure (EAGAIN when none waits).
+ssize_t ReceiveFromKernel(int fd, Worker &w, int flags) {
+  sockaddr_nl from{};
+  iovec iov{w.recvBuffer.data(), w.recvBuffer.size()};
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof from;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  ssize_t n;
+  do {
+    n = recvmsg(fd, &msg, flags);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -1;
+  if (msg.msg_flags & MSG_TRUNC) {
+    errno = EMSGSIZE;
+    return -1;
+  }
+  if (from.nl_pid != 0) return 0;  // forged by another process: never trusted
+  return n;
+}
+
+struct Bytes {
+  std::vector<uint8_t> *data = new std::vector<uint8_t>();
+  ~Bytes() { delete data; }
+
+  void Append(const uint8_t *p, size_t n) {
+    data->insert(data->end(), p, p + n);
+    data->resize(NLMSG_ALIGN(data->size()), 0);
+  }
+
+  Napi::Value Take(Napi::Env env) {
+    std::vector<uint8_t> *v = data;
+    data = nullptr;
+    return Napi::Buffer<uint8_t>::New(env, v->data(), v->size(),
+                                      [](Napi::Env, uint8_t *, std::vector<uint8_t> *v) { delete v; }, v);
+  }
+};
+
+struct OpenNetlinkJob : Job {
+  int nsFd, protocol;
+  std::vector<uint32_t> groups;
+  int fd = -1;
+
+  void Run(Worker &w) override {
+    w.InNetns(nsFd, *this, [&] {
+      fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+      if (fd < 0) Fail(errno, "socket");
+    });
+    if (fd < 0) return;
+    SetBool(fd, NETLINK_EXT_ACK);
+    SetBool(fd, NETLINK_CAP_ACK);
+    SetBool(fd, NETLINK_GET_STRICT_CHK);
+    // Big batches are answered by as many ACKs; they must fit or the kernel drops them.
+    SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, 32 * 1024 * 1024);
+    SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, 4 * 1024 * 1024);
+    sockaddr_nl addr{};
+    addr.nl_family = AF_NETLINK;
+    if (bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
+      Fail(errno, "bind");
+    }
+    for (uint32_t g : groups) {
+      if (error) break;
+      if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0) {
+        Fail(errno, "setsockopt", "NETLINK_ADD_MEMBERSHIP");
+      }
+    }
+    if (error) {
+      close(fd);
+      fd = -1;
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd); }
+};
+
+struct TransactJob : Job {
+  int fd;
+  Napi::Reference<Napi::Buffer<uint8_t>> requestRef;  // keeps the request alive
+  const uint8_t *request;
+  size_t requestLength;
+  uint32_t firstSeq, count, expected;
+  int timeoutMs;
+  Bytes replies;
+
+  void Run(Worker &w) override {
+    ssize_t sent;
+    do {
+      sent = send(fd, request, requestLength, 0);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) return Fail(errno, "sendmsg");
+
+    std::vector<bool> answered(count, false);
+    uint32_t left = expected;
+    int64_t deadline = NowMs() + timeoutMs;
+    while (left > 0) {
+      // The kernel answers most requests inside send(), so try before sleeping in poll().
+      ssize_t n = ReceiveFromKernel(fd, w, MSG_DONTWAIT);
+      if (n < 0 && errno == EAGAIN) {
+        int r = WaitReadable(fd, deadline, *this);
+        if (r < 0) return Fail(errno, "poll");
+        if (r == 0) return;  // TypeScript sees which requests went unanswered
+        continue;
+      }
+      if (n < 0) return Fail(errno, "recvmsg");
+      if (n == 0) continue;
+      replies.Append(w.recvBuffer.data(), static_cast<size_t>(n));
+      uint32_t ended = CountAnswers(w.recvBuffer.data(), static_cast<size_t>(n), answered);
+      left = ended >= left ? 0 : left - ended;
+    }
+  }
+
+  // Marks the requests this datagram ends (NLMSG_ERROR or NLMSG_DONE). A malformed length
+  // ends the walk: TypeScript reports the parse error, so stop waiting for more.
+  uint32_t CountAnswers(const uint8_t *p, size_t n, std::vector<bool> &answered) {
+    uint32_t ended = 0;
+    size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= n) {
+      nlmsghdr h;
+      std::memcpy(&h, p + off, sizeof h);
+      if (h.nlmsg_len < sizeof(nlmsghdr) || off + h.nlmsg_len > n) return expected;
+      uint32_t i = h.nlmsg_seq - firstSeq;
+      if ((h.nlmsg_type == NLMSG_ERROR || h.nlmsg_type == NLMSG_DONE) && i < count && !answered[i]) {
+        answered[i] = true;
+        ended++;
+      }
+      off += NLMSG_ALIGN(h.nlmsg_len);
+    }
+    return ended;
+  }
+
+  Napi::Value Result(Napi::Env env) override { return replies.Take(env); }
+};
+
+struct ReceiveJob : Job {
+  int fd, timeoutMs;
+  Bytes received;
+  bool any = false;
+
+  void Run(Worker &w) override {
+    int64_t deadline = NowMs() + timeoutMs;
+    for (;;) {
+      ssize_t n = ReceiveFromKernel(fd, w, MSG_DONTWAIT);
+      if (n < 0 && errno == EAGAIN) {
+        if (any) return;  // hand over what is here rather than wait for more
+        int r = WaitReadable(fd, deadline, *this);
+        if (r < 0) return Fail(errno, "poll");
+        if (r == 0) return;
+        continue;
+      }
+      if (n < 0) return Fail(errno, "recvmsg");
+      if (n == 0) continue;
+      received.Append(w.recvBuffer.data(), static_cast<size_t>(n));
+      any = true;
+      if (received.data->size() >= 4 * 1024 * 1024) return;
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override { return any ? received.Take(env) : env.Null(); }
+};
+
+Napi::Value OpenNetlink(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto *job = new OpenNetlinkJob();
+  job->nsFd = ArgInt(info, 0);
+  job->protocol = ArgInt(info, 1);
+  if (info.Length() > 2 && info[2].IsArray()) {
+    Napi::Array a = info[2].As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) job->groups.push_back(a.Get(i).As<Napi::Number>().Uint32Value());
+  }
+  if (env.IsExceptionPending()) {
+    delete job;
+    return env.Undefined();
+  }
+  return GetAddon(env).pool->Submit(env, job);
+}
+
+Napi::Value Transact(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 7 || !info[1].IsBuffer()) {
+    Napi::TypeError::New(env, "transact(fd, buffer, firstSeq, count, expected, timeoutMs, jobId)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto *job = new TransactJob();
+  job->fd = ArgInt(info, 0);
+  auto buf = info[1].As<Napi::Buffer<uint8_t>>();
+  job->requestRef = Napi::Persistent(buf);
+  job->request = buf.Data();
+  job->requestLength = buf.Length();
+  job->firstSeq = info[2].As<Napi::Number>().Uint32Value();
+  job->count = info[3].As<Napi::Number>().Uint32Value();
+  job->expected = info[4].As<Napi::Number>().Uint32Value();
+  job->timeoutMs = ArgInt(info, 5);
+  job->id = info[6].As<Napi::Number>().Uint32Value();
+  if (env.IsExceptionPending()) {
+    delete job;
+    return env.Undefined();
+  }
+  return GetAddon(env).pool->Submit(env, job);
+}
+
+Napi::Value Receive(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto *job = new ReceiveJob();
+  job->fd = ArgInt(info, 0);
+  job->timeoutMs = ArgInt(info, 1);
+  job->id = static_cast<uint32_t>(ArgInt(info, 2));
+  if (env.IsExceptionPending()) {
+    delete job;
+    return env.Undefined();
+  }
+  return GetAddon(env).pool->Submit(env, job);
+}
+
+Napi::Value Cancel(const Napi::CallbackInfo &info) {
+  GetAddon(info.Env()).pool->Cancel(info[0].As<Napi::Number>().Uint32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value PortId(const Napi::CallbackInfo &info) {
+  int fd = ArgInt(info, 0);
+  sockaddr_nl addr{};
+  socklen_t len = sizeof addr;
+  if (getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) != 0) {
+    return ThrowSyscallError(info.Env(), errno, "getsockname");
+  }
+  return Napi::Number::New(info.Env(), addr.nl_pid);
+}
+
+Napi::Value SendTo(const Napi::CallbackInfo &info) {
+  int fd = ArgInt(info, 0);
+  auto buf = info[1].As<Napi::Buffer<uint8_t>>();
+  sockaddr_nl to{};
+  to.nl_family = AF_NETLINK;
+  to.nl_pid = info[2].As<Napi::Number>().Uint32Value();
+  if (sendto(fd, buf.Data(), buf.Length(), 0, reinterpret_cast<sockaddr *>(&to), sizeof to) < 0) {
+    return ThrowSyscallError(info.Env(), errno, "sendto");
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitNetlinkIo(Napi::Env env, Napi::Object exports) {
+  exports.Set("openNetlink", Napi::Function::New(env, OpenNetlink, "openNetlink"));
+  exports.Set("transact", Napi::Function::New(env, Transact, "transact"));
+  exports.Set("receive", Napi::Function::New(env, Receive, "receive"));
+  exports.Set("cancel", Napi::Function::New(env, Cancel, "cancel"));
+  exports.Set("portId", Napi::Function::New(env, PortId, "portId"));
+  exports.Set("sendTo", Napi::Function::New(env, SendTo, "sendTo"));
+}

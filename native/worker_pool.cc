@@ -1,0 +1,142 @@
+#include "worker_pool.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+bool Worker::EnterNetns(int nsFd, Job &job) {
+  if (setns(nsFd, CLONE_NEWNET) != 0) {
+    job.Fail(errno, "setns");
+    return false;
+  }
+  return true;
+}
+
+void Worker::LeaveNetns() {
+  // A thread that cannot get home must never run another job in the wrong namespace.
+  if (setns(originalNetns, CLONE_NEWNET) != 0) retired = true;
+}
+
+WorkerPool::WorkerPool(napi_env env, Napi::FunctionReference *makeError, size_t threads)
+    : env_(env), makeError_(makeError), threadCount_(threads) {
+  uv_loop_t *loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  async_ = new uv_async_t;
+  uv_async_init(loop, async_, OnAsync);
+  async_->data = this;
+  // An idle pool must not keep the process alive; Submit refs the handle while jobs are pending.
+  uv_unref(reinterpret_cast<uv_handle_t *>(async_));
+  for (size_t i = 0; i < threads; i++) SpawnThread();
+}
+
+WorkerPool::~WorkerPool() = default;
+
+void WorkerPool::SpawnThread() { threads_.emplace_back([this] { ThreadMain(); }); }
+
+void WorkerPool::ThreadMain() {
+  Worker w;
+  w.originalNetns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  w.recvBuffer.resize(256 * 1024);
+  for (;;) {
+    Job *job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) break;
+      job = queue_.front();
+      queue_.pop_front();
+    }
+    if (w.originalNetns < 0) {
+      job->Fail(EMFILE, "open", "/proc/thread-self/ns/net");
+    } else {
+      job->Run(w);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.push_back(job);
+    }
+    uv_async_send(async_);
+    if (w.retired) {
+      // Replace ourselves; this thread stays parked until shutdown, doing nothing.
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!stopping_) SpawnThread();
+      wake_.wait(lock, [this] { return stopping_; });
+      break;
+    }
+  }
+  if (w.originalNetns >= 0) close(w.originalNetns);
+}
+
+Napi::Promise WorkerPool::Submit(Napi::Env env, Job *job) {
+  napi_value promise;
+  napi_create_promise(env, &job->deferred, &promise);
+  if (pending_++ == 0) uv_ref(reinterpret_cast<uv_handle_t *>(async_));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (job->id != 0) cancellable_[job->id] = job;
+    queue_.push_back(job);
+  }
+  wake_.notify_one();
+  return Napi::Promise(env, promise);
+}
+
+void WorkerPool::Cancel(uint32_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = cancellable_.find(id);
+  if (it != cancellable_.end()) it->second->cancelled.store(true);
+}
+
+void WorkerPool::OnAsync(uv_async_t *handle) {
+  static_cast<WorkerPool *>(handle->data)->DrainCompletions();
+}
+
+void WorkerPool::DrainCompletions() {
+  std::vector<Job *> done;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done.swap(done_);
+    for (Job *job : done) {
+      if (job->id != 0) cancellable_.erase(job->id);
+    }
+  }
+  Napi::Env env(env_);
+  for (Job *job : done) {
+    Napi::HandleScope scope(env);
+    if (job->error != 0) {
+      Napi::Value err = makeError_->Call({Napi::Number::New(env, job->error),
+                                          Napi::String::New(env, job->syscall),
+                                          Napi::String::New(env, job->path)});
+      napi_reject_deferred(env_, job->deferred, err);
+    } else {
+      napi_resolve_deferred(env_, job->deferred, job->Result(env));
+    }
+    delete job;
+    if (--pending_ == 0) uv_unref(reinterpret_cast<uv_handle_t *>(async_));
+  }
+}
+
+void WorkerPool::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  // Retired threads may have spawned replacements while we joined; join until none are left.
+  for (size_t i = 0; i < threads_.size(); i++) {
+    std::thread t;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      t = std::move(threads_[i]);
+    }
+    if (t.joinable()) t.join();
+  }
+  for (Job *job : queue_) delete job;
+  queue_.clear();
+  for (Job *job : done_) delete job;
+  done_.clear();
+  uv_close(reinterpret_cast<uv_handle_t *>(async_), [](uv_handle_t *h) {
+    delete reinterpret_cast<uv_async_t *>(h);
+  });
+}

@@ -1,0 +1,98 @@
+// Addon-owned worker threads. Every blocking syscall (netlink sendmsg/recvmsg, unshare,
+// mount, setns) runs here, never on the JS thread or libuv's shared pool. A thread that
+// switched namespace switches back before its next job; if it cannot, it retires.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+struct Worker;
+
+// One unit of work: `run` executes on a worker thread and fills the result or the error;
+// `settle` runs on the JS thread and turns the result into a JS value.
+struct Job {
+  virtual ~Job() = default;
+  virtual void Run(Worker &w) = 0;
+  virtual Napi::Value Result(Napi::Env env) { return env.Undefined(); }
+
+  void Fail(int err, const char *call, std::string where = std::string()) {
+    error = err;
+    syscall = call;
+    path = std::move(where);
+  }
+
+  int error = 0;
+  const char *syscall = "";
+  std::string path;
+  uint32_t id = 0;  // non-zero when JS can cancel it
+  std::atomic<bool> cancelled{false};
+  napi_deferred deferred = nullptr;
+};
+
+struct Worker {
+  int originalNetns = -1;  // this thread's namespace at start, restored after every switch
+  bool retired = false;
+  std::vector<uint8_t> recvBuffer;
+
+  // Runs fn inside the namespace nsFd (or where we are, when nsFd < 0). Returns false and
+  // fills job's error when entering fails; a failed return marks the thread retired.
+  template <typename Fn>
+  bool InNetns(int nsFd, Job &job, Fn fn);
+  bool EnterNetns(int nsFd, Job &job);
+  void LeaveNetns();
+};
+
+class WorkerPool {
+ public:
+  WorkerPool(napi_env env, Napi::FunctionReference *makeError, size_t threads);
+  ~WorkerPool();
+
+  // Queues the job; returns its promise. Takes ownership.
+  Napi::Promise Submit(Napi::Env env, Job *job);
+  void Cancel(uint32_t id);
+  size_t ThreadCount() const { return threadCount_; }
+  // Stops the threads (pending jobs are dropped) and frees the pool once libuv closed its handle.
+  void Shutdown();
+
+ private:
+  void ThreadMain();
+  void SpawnThread();
+  static void OnAsync(uv_async_t *handle);
+  void DrainCompletions();
+
+  napi_env env_;
+  Napi::FunctionReference *makeError_;
+  size_t threadCount_;
+  uv_async_t *async_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job *> queue_;
+  std::vector<Job *> done_;
+  std::unordered_map<uint32_t, Job *> cancellable_;
+  std::vector<std::thread> threads_;
+  bool stopping_ = false;
+  size_t pending_ = 0;  // touched on the JS thread only
+};
+
+template <typename Fn>
+bool Worker::InNetns(int nsFd, Job &job, Fn fn) {
+  if (nsFd < 0) {
+    fn();
+    return true;
+  }
+  if (!EnterNetns(nsFd, job)) return false;
+  fn();
+  LeaveNetns();
+  return true;
+}

@@ -1,0 +1,76 @@
+// Integration tests run only inside the sandbox that `npm test` makes (scripts/sandbox):
+// a private network + mount namespace with its own /run/netns. Outside it they are skipped
+// with the reason, and in CI that is a failure rather than a skip.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+
+function sandboxProblem(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)';
+  if (process.env.RTNETLINK_SANDBOX !== '1') return 'not inside scripts/sandbox (run `npm test`)';
+  // The sandbox records the namespace it left and the one it made; we must be in the latter.
+  const here = readlinkSync('/proc/self/ns/net');
+  if (here !== process.env.RTNETLINK_SANDBOX_NETNS || here === process.env.RTNETLINK_OUTER_NETNS) {
+    return "not in the sandbox's network namespace";
+  }
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+  if (!/ \/run\/netns .* - tmpfs /.test(mounts)) return '/run/netns is not the sandbox tmpfs';
+  return undefined;
+}
+
+export const sandboxSkipReason = sandboxProblem();
+if (sandboxSkipReason && process.env.CI) {
+  throw new Error(`integration tests cannot run: ${sandboxSkipReason}`);
+}
+export const inSandbox = sandboxSkipReason === undefined;
+
+/** `ip -json ARGS` (inside NS when given), parsed. */
+export function ipJson<T = any>(args: string[], netns?: string): T {
+  const out = execFileSync('ip', ['-json', ...(netns ? ['-n', netns] : []), ...args], { encoding: 'utf8' });
+  return JSON.parse(out || '[]') as T;
+}
+
+export function ip(args: string[], netns?: string): string {
+  return execFileSync('ip', [...(netns ? ['-n', netns] : []), ...args], { encoding: 'utf8' });
+}
+
+/** Back to a fresh sandbox: no named namespaces, no links but lo, forwarding off, no nft rules. */
+export function resetSandbox(): void {
+  if (!inSandbox) throw new Error('resetSandbox outside the sandbox');
+  for (const name of readdirSync('/run/netns')) {
+    try {
+      execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+  const links = ipJson<{ ifname: string }[]>(['link', 'show']);
+  for (const l of links) {
+    if (l.ifname !== 'lo') {
+      try {
+        execFileSync('ip', ['link', 'delete', l.ifname], { stdio: 'ignore' });
+      } catch {
+        // a veth peer vanishes with its other end
+      }
+    }
+  }
+  try {
+    execFileSync('nft', ['flush', 'ruleset'], { stdio: 'ignore' });
+  } catch {
+    // nft not installed: nothing to flush
+  }
+  execFileSync('sh', ['-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward']);
+}
+
+/** Network namespace of every thread of this process, by task id. */
+export function threadNamespaces(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      out.set(tid, readlinkSync(`/proc/self/task/${tid}/ns/net`));
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  return out;
+}
