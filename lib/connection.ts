@@ -199,9 +199,13 @@ export class Connection extends EventEmitter {
     let expected = 0;
     let timeout = Infinity;
     let seqCount = 0;
+    let hasDump = false;
     while (this.queue.length > 0) {
       const p = this.queue[0]!;
       if (batch.length > 0 && (seqCount + p.seqCount > MAX_BATCH_MESSAGES || w.length > MAX_BATCH_BYTES)) break;
+      // A socket runs one dump at a time: a second dump in the same sendmsg gets EBUSY.
+      if (p.dump && hasDump) break;
+      hasDump ||= p.dump;
       this.queue.shift();
       const start = w.length;
       try {

@@ -7,6 +7,11 @@ import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/message.js';
 import { native } from './native.js';
 import { openConnection } from './socket.js';
 import { validateNamespaceName } from './validate.js';
+import * as links from './route/links.js';
+import * as addresses from './route/addresses.js';
+import * as routes from './route/routes.js';
+
+type Bound<O> = Omit<O, 'netns'>;
 
 /** Where named namespaces live, as for iproute2. RTNETLINK_NETNS_DIR overrides it (tests). */
 export const runDir = (): string => process.env.RTNETLINK_NETNS_DIR ?? '/run/netns';
@@ -85,6 +90,73 @@ export class Namespace {
   /** @internal */
   netfilter(): Promise<Connection> {
     return this.connection(NETLINK_NETFILTER);
+  }
+
+  // ---- operations inside this namespace (same as the top-level functions with { netns }) ----
+
+  createVethPair(opts: Bound<links.CreateVethOptions>): Promise<links.CreatedVeth> {
+    return links.createVethPair({ ...opts, netns: this });
+  }
+  createBridge(name: string, opts: Bound<links.CreateBridgeOptions> = {}): Promise<links.CreatedLink> {
+    return links.createBridge(name, { ...opts, netns: this });
+  }
+  createMacvlan(name: string, opts: Bound<links.CreateMacvlanOptions>): Promise<links.CreatedLink> {
+    return links.createMacvlan(name, { ...opts, netns: this });
+  }
+  createVxlan(name: string, opts: Bound<links.CreateVxlanOptions>): Promise<links.CreatedLink> {
+    return links.createVxlan(name, { ...opts, netns: this });
+  }
+  setLink(link: links.LinkRef, changes: links.SetLinkOptions): Promise<void> {
+    return links.setLink(link, changes, { netns: this });
+  }
+  setLinkUp(link: links.LinkRef): Promise<void> {
+    return links.setLinkUp(link, { netns: this });
+  }
+  setLinkDown(link: links.LinkRef): Promise<void> {
+    return links.setLinkDown(link, { netns: this });
+  }
+  setMaster(link: links.LinkRef, bridge: links.LinkRef): Promise<void> {
+    return links.setMaster(link, bridge, { netns: this });
+  }
+  setNoMaster(link: links.LinkRef): Promise<void> {
+    return links.setNoMaster(link, { netns: this });
+  }
+  /** Moves a link from this namespace into `to`. */
+  moveLink(link: links.LinkRef, to: Namespace | string, opts: { name?: string } = {}): Promise<void> {
+    return links.moveLink(link, to, { ...opts, netns: this });
+  }
+  deleteLink(link: links.LinkRef): Promise<void> {
+    return links.deleteLink(link, { netns: this });
+  }
+  listLinks(): Promise<links.LinkInfo[]> {
+    return links.listLinks({ netns: this });
+  }
+  getLink(link: links.LinkRef): Promise<links.LinkInfo> {
+    return links.getLink(link, { netns: this });
+  }
+  listBridgePorts(bridge: links.LinkRef): Promise<links.BridgePort[]> {
+    return links.listBridgePorts(bridge, { netns: this });
+  }
+  addAddress(link: links.LinkRef, cidr: string, opts: Bound<addresses.AddAddressOptions> = {}): Promise<void> {
+    return addresses.addAddress(link, cidr, { ...opts, netns: this });
+  }
+  deleteAddress(link: links.LinkRef, cidr: string): Promise<void> {
+    return addresses.deleteAddress(link, cidr, { netns: this });
+  }
+  listAddresses(opts: Bound<addresses.ListAddressesOptions> = {}): Promise<addresses.AddressInfo[]> {
+    return addresses.listAddresses({ ...opts, netns: this });
+  }
+  addRoute(spec: Bound<routes.RouteSpec>): Promise<void> {
+    return routes.addRoute({ ...spec, netns: this });
+  }
+  replaceRoute(spec: Bound<routes.RouteSpec>): Promise<void> {
+    return routes.replaceRoute({ ...spec, netns: this });
+  }
+  deleteRoute(spec: Bound<routes.RouteSpec>): Promise<void> {
+    return routes.deleteRoute({ ...spec, netns: this });
+  }
+  listRoutes(opts: Bound<routes.ListRoutesOptions> = {}): Promise<routes.RouteInfo[]> {
+    return routes.listRoutes({ ...opts, netns: this });
   }
 
   /** Closes the fd and the sockets; pending requests reject with ERR_NETLINK_CLOSED.

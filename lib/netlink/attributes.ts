@@ -178,3 +178,119 @@ export function readString(b: Buffer): string {
   const nul = b.indexOf(0);
   return b.toString('utf8', 0, nul === -1 ? b.length : nul);
 }
+
+// Re-encoding what was decoded. A decoded message keeps the attributes it was built from
+// (`layout`, in wire order); encoders pass it here so modelled fields are written where they
+// were and unmodelled ones (`unknown`) are copied back, which makes decode -> encode
+// reproduce the kernel's bytes. Modelled values are always re-encoded from the fields, never
+// copied, so a changed field is sent as changed.
+
+/** Writes one modelled field. `like` is the attribute it was decoded from, if any. */
+export type FieldWriter = (a: AttrWriter, like: Attr | undefined) => void;
+
+/** Copies an attribute as received (its nested flag included). */
+export function writeRawAttr(a: AttrWriter, attr: Attr): void {
+  a.bytes(attr.nested ? attr.type | NLA_F_NESTED : attr.type, attr.data);
+}
+
+/**
+ * Writes `fields` (type -> writer, for the fields that are set) and `unknown` attributes.
+ * With a `layout`, attributes come out in its order; fields and unknown attributes it does
+ * not mention follow, fields first. Without one, fields are written in the order given.
+ */
+export function writeAttrs(
+  a: AttrWriter,
+  fields: Iterable<readonly [number, FieldWriter]>,
+  unknown: readonly Attr[] = [],
+  layout?: readonly Attr[],
+): void {
+  const pending = new Map(fields);
+  const rest = new Set(unknown);
+  for (const like of layout ?? []) {
+    const write = pending.get(like.type);
+    if (write) {
+      pending.delete(like.type);
+      write(a, like);
+    } else if (rest.delete(like)) {
+      writeRawAttr(a, like);
+    }
+  }
+  for (const write of pending.values()) write(a, undefined);
+  for (const attr of rest) writeRawAttr(a, attr);
+}
+
+/**
+ * A string attribute, NUL-terminated or not. The kernel accepts both (NLA_STRING), sends
+ * the terminated form, and iproute2 sends some (IFLA_INFO_KIND) without it; a re-encode
+ * follows the attribute it was decoded from.
+ */
+export function writeString(a: AttrWriter, type: number, value: string, like: Attr | undefined, terminated = true): void {
+  const nul = like ? like.data.length > 0 && like.data[like.data.length - 1] === 0 : terminated;
+  a.bytes(type, Buffer.from(nul ? value + '\0' : value, 'utf8'));
+}
+
+/** A nested attribute without NLA_F_NESTED unless the one it was decoded from had it. */
+export function writeNest(a: AttrWriter, type: number, like: Attr | undefined, body: (a: AttrWriter) => void): void {
+  a.nest(type, body, !like?.nested);
+}
+
+/** Walks a payload's attributes; `take` returns false for the ones it does not model. */
+export function readAttrs(buf: Buffer, take: (attr: Attr) => boolean): { unknown: Attr[]; layout: Attr[] } {
+  const unknown: Attr[] = [];
+  const layout: Attr[] = [];
+  for (const attr of new AttrReader(buf)) {
+    layout.push(attr);
+    if (!take(attr)) unknown.push(attr);
+  }
+  return { unknown, layout };
+}
+
+// Declarative fields: a codec lists its scalar attributes as [field, attribute type, scalar]
+// and gets encoding and decoding from the two functions below.
+
+/** How one value sits in an attribute payload. */
+export interface Scalar<T> {
+  read(b: Buffer): T;
+  write(a: AttrWriter, type: number, value: T, like: Attr | undefined): void;
+}
+
+export const scalar = {
+  u8: { read: readU8, write: (a, t, v) => a.u8(t, v) } as Scalar<number>,
+  u16: { read: readU16, write: (a, t, v) => a.u16(t, v) } as Scalar<number>,
+  u32: { read: readU32, write: (a, t, v) => a.u32(t, v) } as Scalar<number>,
+  i32: { read: readI32, write: (a, t, v) => a.i32(t, v) } as Scalar<number>,
+  u16be: { read: readU16BE, write: (a, t, v) => a.u16be(t, v) } as Scalar<number>,
+  /** A u8 that is 0 or 1. */
+  bool8: { read: (b) => readU8(b) !== 0, write: (a, t, v) => a.u8(t, v ? 1 : 0) } as Scalar<boolean>,
+  /** Raw bytes (addresses); copied out so a decoded message does not pin the receive buffer. */
+  bytes: { read: (b) => Buffer.from(b), write: (a, t, v) => a.bytes(t, v) } as Scalar<Buffer>,
+  string: { read: readString, write: (a, t, v, like) => writeString(a, t, v, like) } as Scalar<string>,
+  /** A string iproute2 sends without the NUL (link kinds). */
+  bareString: { read: readString, write: (a, t, v, like) => writeString(a, t, v, like, false) } as Scalar<string>,
+};
+
+/** [field of M, attribute type, how its value is carried], type-checked against M. */
+export type FieldTable<M> = ReadonlyArray<
+  { [K in keyof M]-?: readonly [K, number, Scalar<NonNullable<M[K]>>] }[keyof M]
+>;
+
+/** Writers for the fields of `m` that are set, in table order (the default wire order). */
+export function tableWriters<M>(table: FieldTable<M>, m: Partial<M>): [number, FieldWriter][] {
+  const out: [number, FieldWriter][] = [];
+  for (const [key, type, codec] of table) {
+    const value = m[key];
+    if (value !== undefined && value !== null) out.push([type, (a, like) => codec.write(a, type, value, like)]);
+  }
+  return out;
+}
+
+/** Decodes `attr` into `m` if the table models its type. Returns whether it did. */
+export function tableRead<M>(table: FieldTable<M>, m: Partial<M>, attr: Attr): boolean {
+  for (const [key, type, codec] of table) {
+    if (type === attr.type) {
+      m[key] = codec.read(attr.data) as M[typeof key];
+      return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,47 @@
+// rtnetlink: Linux container networking from Node.js, spoken directly to the kernel.
+export { NetlinkError, TimeoutError, ClosedError, ArgumentError, ArgumentRangeError } from './errors.js';
+export { DecodeError, EncodeError } from './netlink/attributes.js';
+export { DumpInterruptedError } from './connection.js';
+export {
+  Namespace,
+  createNamespace,
+  openNamespace,
+  deleteNamespace,
+  listNamespaces,
+  type NamespaceId,
+  type NamespaceEntry,
+  type OpenTarget,
+  type DeleteNamespaceResult,
+} from './namespace.js';
+export type { NetnsRef, NetnsOption } from './target.js';
+export {
+  createVethPair,
+  createBridge,
+  createMacvlan,
+  createVxlan,
+  setLink,
+  setLinkUp,
+  setLinkDown,
+  setMaster,
+  setNoMaster,
+  moveLink,
+  deleteLink,
+  deleteLinkGroup,
+  listLinks,
+  getLink,
+  listBridgePorts,
+  type LinkRef,
+  type LinkInfo,
+  type BridgePort,
+  type CreatedLink,
+  type CreatedVeth,
+  type CreateVethOptions,
+  type VethPeerOptions,
+  type CreateBridgeOptions,
+  type CreateMacvlanOptions,
+  type CreateVxlanOptions,
+  type SetLinkOptions,
+  type CommonLinkOptions,
+} from './route/links.js';
+export { addAddress, deleteAddress, listAddresses, type AddAddressOptions, type AddressInfo, type ListAddressesOptions } from './route/addresses.js';
+export { addRoute, replaceRoute, deleteRoute, listRoutes, type RouteSpec, type RouteInfo, type ListRoutesOptions } from './route/routes.js';

@@ -1,0 +1,232 @@
+// Link messages (RTM_NEWLINK/DELLINK/GETLINK/SETLINK): struct ifinfomsg, then IFLA_*
+// attributes. IFLA_LINKINFO nests the kind and its IFLA_INFO_DATA, which the kind's codec
+// in kinds/ reads and writes.
+//
+// Re-encoding: a decoded message keeps `layout`, the attributes it was decoded from, and
+// `unknown`, the ones not modelled here. Encoding a decoded message writes the modelled
+// fields where they were and copies the unknown ones back, so a kernel reply survives
+// decode -> encode byte for byte. A message built by hand has no layout and is written in
+// the table order below, which follows iproute2's so requests match ip's bytes.
+import {
+  type Attr,
+  type AttrWriter,
+  AttrWriter as Writer,
+  ByteWriter,
+  DecodeError,
+  EncodeError,
+  type FieldTable,
+  type FieldWriter,
+  NLA_F_NESTED,
+  readAttrs,
+  readString,
+  scalar,
+  tableRead,
+  tableWriters,
+  writeAttrs,
+  writeNest,
+  writeString,
+} from './attributes.js';
+import { type LinkBodyCodec, type LinkInfoData, linkKinds } from './kinds/index.js';
+import { type NetlinkMessage, writeMessage } from './message.js';
+import {
+  IFLA_ADDRESS,
+  IFLA_BROADCAST,
+  IFLA_GROUP,
+  IFLA_IFALIAS,
+  IFLA_IFNAME,
+  IFLA_INFO_DATA,
+  IFLA_INFO_KIND,
+  IFLA_INFO_SLAVE_DATA,
+  IFLA_INFO_SLAVE_KIND,
+  IFLA_LINK,
+  IFLA_LINKINFO,
+  IFLA_LINK_NETNSID,
+  IFLA_MASTER,
+  IFLA_MTU,
+  IFLA_NET_NS_FD,
+  IFLA_NET_NS_PID,
+  IFLA_OPERSTATE,
+  IFLA_PARENT_DEV_NAME,
+  IFLA_TARGET_NETNSID,
+  IFLA_TXQLEN,
+  RTM_NEWLINK,
+  RTM_SETLINK,
+  rtmName,
+} from './rtnetlink.js';
+
+/** sizeof(struct ifinfomsg). */
+export const IFINFOMSG_LEN = 16;
+
+export interface LinkInfo {
+  /**
+   * IFLA_INFO_KIND: 'veth', 'bridge', ... Absent for a device without rtnl_link_ops (a
+   * physical NIC) that is reported only for its port data.
+   */
+  kind?: string;
+  /** IFLA_INFO_DATA, decoded by the kind's codec (kinds/), or raw bytes for other kinds. */
+  data?: LinkInfoData;
+  /** IFLA_INFO_SLAVE_KIND: the master's kind when this link is a port ('bridge'). */
+  slaveKind?: string;
+  /** IFLA_INFO_SLAVE_DATA, raw (e.g. IFLA_BRPORT_* for a bridge port). */
+  slaveData?: Buffer;
+  unknown?: Attr[];
+  /** The attributes as received, for byte-exact re-encoding (see writeAttrs). */
+  layout?: readonly Attr[];
+}
+
+export interface LinkMessage {
+  /** ifinfomsg: AF_UNSPEC for most requests. */
+  family: number;
+  /** ARPHRD_* hardware type. */
+  type: number;
+  /** ifindex; 0 in a create request lets the kernel choose. */
+  index: number;
+  /** IFF_* flags. */
+  flags: number;
+  /** Which IFF_* flags a request changes. */
+  change: number;
+  name?: string;
+  mtu?: number;
+  address?: Buffer;
+  broadcast?: Buffer;
+  /** ifindex of the master (bridge); 0 releases the link from its master. */
+  master?: number;
+  /** IF_OPER_*. */
+  operstate?: number;
+  group?: number;
+  txqlen?: number;
+  /** IFLA_LINK: the parent (macvlan, vlan) or the veth peer's ifindex. */
+  link?: number;
+  /** IFLA_LINK_NETNSID: the namespace `link` lives in, as an nsid of this namespace. */
+  linkNetnsId?: number;
+  /** IFLA_NET_NS_FD: create or move the link into the namespace of this fd. */
+  netnsFd?: number;
+  /** IFLA_NET_NS_PID: ... or into the namespace of this process. */
+  netnsPid?: number;
+  /** IFLA_TARGET_NETNSID: act on a link in another namespace, by nsid. */
+  targetNetnsId?: number;
+  alias?: string;
+  parentDevName?: string;
+  linkInfo?: LinkInfo;
+  /** Attributes not modelled above, as received. */
+  unknown: Attr[];
+  /** The attributes as received, for byte-exact re-encoding (see writeAttrs). */
+  layout?: readonly Attr[];
+}
+
+// Default wire order: attributes ip adds while parsing, then IFLA_LINK, IFLA_IFNAME and
+// IFLA_LINKINFO, as iproute2's iplink_modify does.
+const fields: FieldTable<LinkMessage> = [
+  ['targetNetnsId', IFLA_TARGET_NETNSID, scalar.i32],
+  ['netnsFd', IFLA_NET_NS_FD, scalar.u32],
+  ['netnsPid', IFLA_NET_NS_PID, scalar.u32],
+  ['mtu', IFLA_MTU, scalar.u32],
+  ['address', IFLA_ADDRESS, scalar.bytes],
+  ['broadcast', IFLA_BROADCAST, scalar.bytes],
+  ['txqlen', IFLA_TXQLEN, scalar.u32],
+  ['operstate', IFLA_OPERSTATE, scalar.u8],
+  ['group', IFLA_GROUP, scalar.u32],
+  ['master', IFLA_MASTER, scalar.u32],
+  ['alias', IFLA_IFALIAS, scalar.string],
+  ['linkNetnsId', IFLA_LINK_NETNSID, scalar.i32],
+  ['link', IFLA_LINK, scalar.u32],
+  ['name', IFLA_IFNAME, scalar.string],
+  ['parentDevName', IFLA_PARENT_DEV_NAME, scalar.string],
+];
+
+const body: LinkBodyCodec = { encode: encodeLinkBody, decode: decodeLinkBody };
+
+/** Appends a whole link message to `w`. Returns its offset in `w`. */
+export function encodeLink(w: ByteWriter, type: number, flags: number, seq: number, m: Partial<LinkMessage>): number {
+  return writeMessage(w, type, flags, seq, (w) => encodeLinkBody(w, m));
+}
+
+/** Decodes an RTM_*LINK message. Throws DecodeError on anything malformed. */
+export function decodeLink(msg: NetlinkMessage): LinkMessage {
+  if (msg.type < RTM_NEWLINK || msg.type > RTM_SETLINK) {
+    throw new DecodeError(`expected a link message, got ${rtmName(msg.type)}`);
+  }
+  return decodeLinkBody(msg.payload);
+}
+
+/** ifinfomsg and attributes, without the netlink header (also the payload of VETH_INFO_PEER). */
+export function encodeLinkBody(w: ByteWriter, m: Partial<LinkMessage>): void {
+  w.u8(m.family ?? 0).u8(0).u16(m.type ?? 0).i32(m.index ?? 0).u32(m.flags ?? 0).u32(m.change ?? 0);
+  const a = new Writer(w);
+  const writers = tableWriters(fields, m);
+  const info = m.linkInfo;
+  if (info) writers.push([IFLA_LINKINFO, (a, like) => writeNest(a, IFLA_LINKINFO, like, () => encodeLinkInfo(a, info))]);
+  writeAttrs(a, writers, m.unknown, m.layout);
+}
+
+export function decodeLinkBody(p: Buffer): LinkMessage {
+  if (p.length < IFINFOMSG_LEN) throw new DecodeError(`ifinfomsg of ${p.length} bytes, need ${IFINFOMSG_LEN}`);
+  const m: LinkMessage = {
+    family: p.readUInt8(0),
+    type: p.readUInt16LE(2),
+    index: p.readInt32LE(4),
+    flags: p.readUInt32LE(8),
+    change: p.readUInt32LE(12),
+    unknown: [],
+  };
+  const rest = readAttrs(p.subarray(IFINFOMSG_LEN), (attr) => {
+    if (attr.type !== IFLA_LINKINFO) return tableRead(fields, m, attr);
+    m.linkInfo = decodeLinkInfo(attr.data);
+    return true;
+  });
+  return Object.assign(m, rest);
+}
+
+function encodeLinkInfo(a: AttrWriter, info: LinkInfo): void {
+  // iproute2 sends kinds without the NUL; the kernel's replies have it (writeString follows layout).
+  const writers: [number, FieldWriter][] = [];
+  const { kind, data, slaveKind, slaveData } = info;
+  if (kind !== undefined) writers.push([IFLA_INFO_KIND, (a, like) => writeString(a, IFLA_INFO_KIND, kind, like, false)]);
+  if (data !== undefined) writers.push([IFLA_INFO_DATA, (a, like) => encodeInfoData(a, info.kind, data, like)]);
+  if (slaveKind !== undefined) {
+    writers.push([IFLA_INFO_SLAVE_KIND, (a, like) => writeString(a, IFLA_INFO_SLAVE_KIND, slaveKind, like, false)]);
+  }
+  if (slaveData !== undefined) writers.push([IFLA_INFO_SLAVE_DATA, (a, like) => writeRaw(a, IFLA_INFO_SLAVE_DATA, slaveData, like)]);
+  writeAttrs(a, writers, info.unknown, info.layout);
+}
+
+function encodeInfoData(a: AttrWriter, kind: string | undefined, data: LinkInfoData, like: Attr | undefined): void {
+  if (data instanceof Uint8Array) return writeRaw(a, IFLA_INFO_DATA, data, like);
+  const codec = kind === undefined ? undefined : linkKinds.get(kind);
+  if (!codec) throw new EncodeError(`no codec for link kind '${kind}': give IFLA_INFO_DATA as raw bytes`);
+  writeNest(a, IFLA_INFO_DATA, like, () => codec.encodeData(a, data, body));
+}
+
+/** Raw nested payload, keeping NLA_F_NESTED if the attribute it came from had it. */
+function writeRaw(a: AttrWriter, type: number, data: Uint8Array, like: Attr | undefined): void {
+  a.bytes(like?.nested ? type | NLA_F_NESTED : type, data);
+}
+
+function decodeLinkInfo(buf: Buffer): LinkInfo {
+  let data: Attr | undefined;
+  const info: LinkInfo = {};
+  const rest = readAttrs(buf, (attr) => {
+    switch (attr.type) {
+      case IFLA_INFO_KIND:
+        info.kind = readString(attr.data);
+        return true;
+      case IFLA_INFO_DATA:
+        data = attr;
+        return true;
+      case IFLA_INFO_SLAVE_KIND:
+        info.slaveKind = readString(attr.data);
+        return true;
+      case IFLA_INFO_SLAVE_DATA:
+        info.slaveData = Buffer.from(attr.data);
+        return true;
+      default:
+        return false;
+    }
+  });
+  // Decoded last: IFLA_INFO_DATA means nothing until the kind is known.
+  if (data) {
+    const codec = info.kind === undefined ? undefined : linkKinds.get(info.kind);
+    info.data = codec ? codec.decodeData(data.data, body) : Buffer.from(data.data);
+  }
+  return Object.assign(info, rest);
+}

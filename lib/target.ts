@@ -1,0 +1,68 @@
+// Where an operation runs: the caller's own namespace, a Namespace handle, or a named
+// namespace opened for the call. Every public operation takes `{ netns }` and goes through here.
+import type { Connection } from './connection.js';
+import { ArgumentError } from './errors.js';
+import { NETLINK_ROUTE } from './netlink/message.js';
+import { Namespace, openNamespace } from './namespace.js';
+import { openConnection } from './socket.js';
+
+/** A namespace: an open handle, or the name of one in the run dir. */
+export type NetnsRef = Namespace | string;
+
+export interface NetnsOption {
+  /** Run inside this namespace instead of the process's own. */
+  netns?: NetnsRef | undefined;
+}
+
+const hostConnections = new Map<number, Promise<Connection>>();
+
+/** The connection in the process's own namespace, opened once per protocol. */
+function hostConnection(protocol: number): Promise<Connection> {
+  let c = hostConnections.get(protocol);
+  if (!c) {
+    c = openConnection(-1, protocol);
+    hostConnections.set(protocol, c);
+    c.catch(() => hostConnections.delete(protocol));
+  }
+  return c;
+}
+
+/** Runs fn with a connection inside `netns`. A name is opened for this call only, so the
+ *  library never pins a namespace that someone else deletes. */
+export async function withConnection<T>(
+  netns: NetnsRef | undefined,
+  fn: (conn: Connection) => Promise<T>,
+  protocol = NETLINK_ROUTE,
+): Promise<T> {
+  if (netns === undefined) return fn(await hostConnection(protocol));
+  if (netns instanceof Namespace) return fn(await netns.connection(protocol));
+  if (typeof netns === 'string') {
+    const ns = await openNamespace(netns);
+    try {
+      return await fn(await ns.connection(protocol));
+    } finally {
+      ns.close();
+    }
+  }
+  throw new ArgumentError('ERR_INVALID_ARG_TYPE', 'netns', 'must be a Namespace handle or a namespace name');
+}
+
+/** Runs fn with an fd of `netns` (for IFLA_NET_NS_FD), opening a name for this call only. */
+export async function withNamespaceFd<T>(netns: NetnsRef, fn: (fd: number) => Promise<T>): Promise<T> {
+  if (netns instanceof Namespace) return fn(netns.fd);
+  if (typeof netns === 'string') {
+    const ns = await openNamespace(netns);
+    try {
+      return await fn(ns.fd);
+    } finally {
+      ns.close();
+    }
+  }
+  throw new ArgumentError('ERR_INVALID_ARG_TYPE', 'netns', 'must be a Namespace handle or a namespace name');
+}
+
+/** For JSON-friendly results: the namespace's name, or undefined for the caller's own. */
+export function netnsLabel(netns: NetnsRef | undefined): string | undefined {
+  if (netns === undefined) return undefined;
+  return typeof netns === 'string' ? netns : netns.name;
+}
