@@ -6,7 +6,8 @@
         "native/addon.cc",
         "native/worker_pool.cc",
         "native/netlink_io.cc",
-        "native/netns.cc"
+        "native/netns.cc",
+        "native/watcher.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_DISABLE_CPP_EXCEPTIONS"],

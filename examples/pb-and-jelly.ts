@@ -17,6 +17,7 @@ import {
   listLinks,
   listNamespaces,
   listRoutes,
+  waitForLinksGone,
   type Namespace,
 } from '../lib/index.js';
 
@@ -56,6 +57,8 @@ export async function buildTutorial(): Promise<Namespace[]> {
 export async function teardownTutorial(): Promise<void> {
   // Deleting a namespace destroys veth-pb, and with it its peer bread-pb-veth on the host.
   for (const c of CONTAINERS) await deleteNamespace(c.netns).catch((e) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+  // The kernel removes them in its own time; wait until it has, so nothing is left behind.
+  await waitForLinksGone(CONTAINERS.map((c) => c.outside));
   await deleteLink(BRIDGE).catch((e) => (e.code === 'ENODEV' ? undefined : Promise.reject(e)));
 }
 

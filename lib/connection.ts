@@ -2,7 +2,7 @@
 // goes to it in one sendmsg (pipelining), with answers matched back to each request by seq.
 // Dumps are collected to NLMSG_DONE; NLM_F_DUMP_INTR is retried or surfaced, never hidden.
 import { EventEmitter } from 'node:events';
-import { ByteWriter } from './netlink/attributes.js';
+import { ByteWriter, DecodeError, EncodeError, NLA_HDRLEN, align4 } from './netlink/attributes.js';
 import {
   NLMSG_DONE,
   NLMSG_ERROR,
@@ -15,10 +15,9 @@ import {
   NLMSG_HDRLEN,
   decodeDone,
   decodeError,
-  parseMessages,
   type NetlinkMessage,
 } from './netlink/message.js';
-import { ClosedError, NetlinkError, TimeoutError } from './errors.js';
+import { ClosedError, NetlinkError, TimeoutError, capabilityHint } from './errors.js';
 
 /** What a connection needs from the kernel; the addon implements it, tests fake it. */
 export interface Transport {
@@ -32,7 +31,7 @@ export interface RequestOptions {
   operation: string;
   /** What the request is about ('veth0', '10.0.0.1/24'), for error messages. */
   object?: string;
-  /** Milliseconds to wait for the kernel's answer. */
+  /** Milliseconds to wait for the kernel's answer, counted from the call. */
   timeout?: number;
   signal?: AbortSignal;
 }
@@ -69,8 +68,13 @@ interface Pending {
   /** Set NLM_F_ACK on each message (nf_tables batch markers must not carry it). */
   ack: boolean;
   opts: RequestOptions;
+  timeoutMs: number;
+  /** performance.now() by which the answer must be in (Infinity: no limit). */
+  deadline: number;
   firstSeq: number;
   seqCount: number;
+  /** Byte length of each message as sent, to check the kernel's bad-attribute offsets. */
+  lengths: number[];
   messages: NetlinkMessage[];
   answers: number;
   failure?: Error;
@@ -80,20 +84,37 @@ interface Pending {
   resolve(r: { messages: NetlinkMessage[]; warning?: string; interrupted: boolean }): void;
   reject(e: Error): void;
   onAbort?: () => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+interface Warning {
+  operation: string;
+  object: string | undefined;
+  message: string;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_BATCH_MESSAGES = 2048;
 const MAX_BATCH_BYTES = 1 << 20;
+const MAX_SEQ = 0xffffffff;
+/** setTimeout and the addon's int timeout both stop at 2^31-1 ms (~24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
-let nextJobId = 1;
+let nextJobId = 0;
+function newJobId(): number {
+  // 1..2^32-1: the addon reads it as uint32, and 0 would look like "no job".
+  nextJobId = (nextJobId % MAX_SEQ) + 1;
+  return nextJobId;
+}
 
 export class Connection extends EventEmitter {
   private queue: Pending[] = [];
   private inFlight: Pending[] | null = null;
   private inFlightJob = 0;
+  /** The next seq to use, 1..2^32 (2^32 means "wrap to 1 at the next transact"). */
   private seq = 1;
   private closed = false;
+  private transportClosed = false;
   private flushScheduled = false;
   private readonly writer = new ByteWriter(64 * 1024);
 
@@ -113,6 +134,10 @@ export class Connection extends EventEmitter {
 
   /** Several messages that travel together and are answered `expected` times (nf_tables batches). */
   async requestGroup(encoders: Encoder[], expected: number, opts: RequestOptions): Promise<Reply> {
+    if (encoders.length === 0) throw new RangeError(`${opts.operation}: a request group needs at least one message`);
+    if (!Number.isInteger(expected) || expected < 0 || expected > encoders.length) {
+      throw new RangeError(`${opts.operation}: expected answers must be an integer from 0 to ${encoders.length}, got ${expected}`);
+    }
     const r = await this.enqueue(encoders, expected, false, opts, false);
     return r.warning === undefined ? { messages: r.messages } : { messages: r.messages, warning: r.warning };
   }
@@ -120,6 +145,9 @@ export class Connection extends EventEmitter {
   /** A dump request (NLM_F_DUMP set here): every message up to NLMSG_DONE. */
   async dump(encode: Encoder, opts: DumpOptions): Promise<NetlinkMessage[]> {
     const retries = opts.retries ?? 5;
+    if (!Number.isInteger(retries) || retries < 0) {
+      throw new RangeError(`${opts.operation}: retries must be a non-negative integer, got ${retries}`);
+    }
     let last: NetlinkMessage[] = [];
     for (let attempt = 1; attempt <= retries + 1; attempt++) {
       const r = await this.enqueue([encode], 1, true, opts);
@@ -135,14 +163,21 @@ export class Connection extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     const err = new ClosedError('netlink connection');
-    for (const p of this.queue) this.settle(p, err);
+    const queued = this.queue;
     this.queue = [];
+    for (const p of queued) this.settle(p, err);
     if (this.inFlight) {
       for (const p of this.inFlight) this.settle(p, err);
       this.transport.cancel(this.inFlightJob);
     } else {
-      this.transport.close();
+      this.closeTransport();
     }
+  }
+
+  private closeTransport(): void {
+    if (this.transportClosed) return;
+    this.transportClosed = true;
+    this.transport.close();
   }
 
   private enqueue(
@@ -155,14 +190,21 @@ export class Connection extends EventEmitter {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new ClosedError('netlink connection'));
       if (opts.signal?.aborted) return reject(abortReason(opts.signal));
+      const timeoutMs = opts.timeout ?? this.defaultTimeout;
+      if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+        return reject(new RangeError(`${describe(opts)}: timeout must be a non-negative number of ms, got ${String(timeoutMs)}`));
+      }
       const p: Pending = {
         encoders,
         expected,
         dump,
         ack,
         opts,
+        timeoutMs,
+        deadline: performance.now() + timeoutMs,
         firstSeq: 0,
         seqCount: encoders.length,
+        lengths: [],
         messages: [],
         answers: 0,
         interrupted: false,
@@ -172,8 +214,13 @@ export class Connection extends EventEmitter {
       };
       if (opts.signal) {
         const signal = opts.signal;
-        p.onAbort = () => this.abort(p, abortReason(signal));
+        p.onAbort = () => this.drop(p, abortReason(signal));
         signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      // Each request keeps its own deadline: it shares a transact with requests that may
+      // wait longer, so the transact's timeout cannot be its timeout.
+      if (timeoutMs <= MAX_TIMER_MS) {
+        p.timer = setTimeout(() => this.drop(p, new TimeoutError(describe(p.opts), p.timeoutMs)), timeoutMs);
       }
       this.queue.push(p);
       this.scheduleFlush();
@@ -195,121 +242,151 @@ export class Connection extends EventEmitter {
     const w = this.writer;
     w.length = 0;
     const batch: Pending[] = [];
-    const firstSeq = this.seq;
+    let firstSeq = this.seq;
     let expected = 0;
-    let timeout = Infinity;
     let seqCount = 0;
+    let waitUntil = 0;
     let hasDump = false;
     while (this.queue.length > 0) {
       const p = this.queue[0]!;
-      if (batch.length > 0 && (seqCount + p.seqCount > MAX_BATCH_MESSAGES || w.length > MAX_BATCH_BYTES)) break;
-      // A socket runs one dump at a time: a second dump in the same sendmsg gets EBUSY.
-      if (p.dump && hasDump) break;
-      hasDump ||= p.dump;
+      // The addon matches answers by firstSeq..firstSeq+count-1, so one transact's seqs must
+      // not wrap (and never use seq 0, the seq of kernel notifications).
+      const wraps = this.seq + p.seqCount - 1 > MAX_SEQ;
+      if (batch.length > 0) {
+        if (seqCount + p.seqCount > MAX_BATCH_MESSAGES || w.length > MAX_BATCH_BYTES) break;
+        if (wraps) break;
+        // The kernel runs one dump per socket at a time: a second dump in the same sendmsg
+        // would be refused with EBUSY.
+        if (p.dump && hasDump) break;
+      } else if (wraps) {
+        this.seq = firstSeq = 1;
+      }
       this.queue.shift();
+      if (p.settled) continue;
       const start = w.length;
+      p.firstSeq = this.seq;
+      p.lengths = [];
       try {
-        p.firstSeq = this.seq;
         for (const encode of p.encoders) {
           const at = w.length;
-          encode(w, this.nextSeq());
-          this.patchFlags(w, at, p);
+          const seq = this.seq++;
+          encode(w, seq);
+          p.lengths.push(this.checkAndPatch(w, at, seq, p));
         }
       } catch (e) {
-        // An encoder refused its input: nothing of this request is sent.
+        // An encoder refused its input: nothing of this request is sent, its seqs are reused.
         w.length = start;
         this.seq = p.firstSeq;
-        this.settle(p, e as Error);
+        this.settle(p, toError(e));
         continue;
       }
       batch.push(p);
       seqCount += p.seqCount;
       expected += p.expected;
-      timeout = Math.min(timeout, p.opts.timeout ?? this.defaultTimeout);
+      hasDump ||= p.dump;
+      waitUntil = Math.max(waitUntil, p.deadline);
     }
     if (batch.length === 0) return;
     this.inFlight = batch;
-    const jobId = (this.inFlightJob = nextJobId++ >>> 0 || nextJobId++);
+    const jobId = (this.inFlightJob = newJobId());
     const request = w.take();
-    this.transport
-      .transact(request, firstSeq, seqCount, expected, Math.max(1, Math.min(timeout, 2 ** 31 - 1)), jobId)
+    // The longest deadline of the batch: shorter ones are ended by their own timers.
+    const timeoutMs = Math.max(1, Math.min(Math.ceil(waitUntil - performance.now()), MAX_TIMER_MS));
+    let reply: Promise<Buffer>;
+    try {
+      reply = this.transport.transact(request, firstSeq, seqCount, expected, timeoutMs, jobId);
+    } catch (e) {
+      reply = Promise.reject(toError(e));
+    }
+    reply
       .then(
         (replies) => this.dispatch(batch, replies, firstSeq, seqCount),
-        (err: Error) => {
-          for (const p of batch) this.settle(p, err);
+        (err: unknown) => {
+          for (const p of batch) this.settle(p, transportError(toError(err), p.opts));
         },
       )
       .finally(() => {
         this.inFlight = null;
-        if (this.closed) this.transport.close();
+        if (this.closed) this.closeTransport();
         else this.flush();
       });
   }
 
-  private nextSeq(): number {
-    const s = this.seq;
-    this.seq = (this.seq + 1) >>> 0 || 1;
-    return s;
-  }
-
-  private patchFlags(w: ByteWriter, at: number, p: Pending): void {
-    if (w.length - at < NLMSG_HDRLEN) throw new Error('encoder wrote no netlink header');
+  /** Sets the flags this layer owns, after checking the encoder wrote exactly one message. */
+  private checkAndPatch(w: ByteWriter, at: number, seq: number, p: Pending): number {
+    const written = w.length - at;
+    if (written < NLMSG_HDRLEN) throw new EncodeError(`${describe(p.opts)}: encoder wrote no netlink header`);
+    const len = w.buf.readUInt32LE(at);
+    // A wrong length would make the kernel read into the next request of the batch.
+    if (len < NLMSG_HDRLEN || align4(len) !== written) {
+      throw new EncodeError(`${describe(p.opts)}: encoder wrote ${written} bytes but nlmsg_len says ${len}`);
+    }
+    if (w.buf.readUInt32LE(at + 8) !== seq) {
+      throw new EncodeError(`${describe(p.opts)}: encoder wrote seq ${w.buf.readUInt32LE(at + 8)}, expected ${seq}`);
+    }
     let flags = w.buf.readUInt16LE(at + 6) | NLM_F_REQUEST;
     if (p.dump) flags |= NLM_F_DUMP;
     else if (p.ack) flags |= NLM_F_ACK;
     w.buf.writeUInt16LE(flags, at + 6);
+    return len;
   }
 
   private dispatch(batch: Pending[], replies: Buffer, firstSeq: number, seqCount: number): void {
-    let messages: NetlinkMessage[];
-    try {
-      messages = parseMessages(replies);
-    } catch (e) {
-      for (const p of batch) this.settle(p, e as Error);
-      return;
-    }
-    const owner = (seq: number): Pending | undefined => {
-      const i = (seq - firstSeq) >>> 0;
-      if (i >= seqCount) return undefined; // a late answer to an earlier request: ignored
-      for (const p of batch) if (((seq - p.firstSeq) >>> 0) < p.seqCount) return p;
-      return undefined;
-    };
+    const { messages, error } = splitMessages(replies);
+    const bySeq = new Array<Pending>(seqCount);
+    for (const p of batch) bySeq.fill(p, p.firstSeq - firstSeq, p.firstSeq - firstSeq + p.seqCount);
+    const warnings: Warning[] = [];
     for (const m of messages) {
-      const p = owner(m.seq);
+      // Outside the range: a late answer to an earlier request (timed out, aborted), ignored.
+      const p = m.seq >= firstSeq ? bySeq[m.seq - firstSeq] : undefined;
       if (!p || p.settled) continue;
       try {
-        this.absorb(p, m);
+        this.absorb(p, m, warnings);
       } catch (e) {
-        p.failure ??= e as Error;
+        p.failure ??= toError(e);
         p.answers = p.expected;
       }
       if (p.answers >= p.expected) this.finish(p);
     }
-    // Whatever is left was not answered in time (timeout or abort).
     for (const p of batch) {
-      if (!p.settled) this.settle(p, new TimeoutError(describe(p.opts), p.opts.timeout ?? this.defaultTimeout));
+      if (p.settled) continue;
+      if (p.failure) this.settle(p, p.failure);
+      else if (error) this.settle(p, new DecodeError(`${describe(p.opts)}: ${error.message}`, { cause: error }));
+      else if (p.answers >= p.expected) this.finish(p);
+      else this.settle(p, new TimeoutError(describe(p.opts), p.timeoutMs));
     }
+    // After every request is settled, so a throwing listener cannot strand one.
+    for (const w of warnings) this.emit('warning', w);
   }
 
-  private absorb(p: Pending, m: NetlinkMessage): void {
+  private absorb(p: Pending, m: NetlinkMessage, warnings: Warning[]): void {
     if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) return;
     if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
     if (m.type === NLMSG_ERROR) {
       const e = decodeError(m);
       p.answers++;
       if (e.error !== 0) {
-        p.failure ??= new NetlinkError({
+        const err = new NetlinkError({
           errno: e.error,
           syscall: 'sendmsg',
           operation: p.opts.operation,
           ...(p.opts.object !== undefined ? { object: p.opts.object } : {}),
           ...(e.message !== undefined ? { kernelMessage: e.message } : {}),
           ...(e.badAttributeOffset !== undefined ? { badAttributeOffset: e.badAttributeOffset } : {}),
-          ...(e.error === -1 ? { hint: 'needs CAP_NET_ADMIN' } : {}),
+          ...(e.error === -1 ? { hint: capabilityHint('sendmsg') } : {}),
         });
+        const off = e.badAttributeOffset;
+        const len = p.lengths[m.seq - p.firstSeq]!;
+        if (off !== undefined && (off < NLMSG_HDRLEN || off + NLA_HDRLEN > len)) {
+          throw new DecodeError(
+            `${describe(p.opts)}: NLMSG_ERROR points at a bad attribute at offset ${off}, outside the ${len}-byte request`,
+            { cause: err },
+          );
+        }
+        p.failure ??= err;
       } else if (e.message) {
         p.warning = e.message;
-        this.emit('warning', { operation: p.opts.operation, object: p.opts.object, message: e.message });
+        warnings.push({ operation: p.opts.operation, object: p.opts.object, message: e.message });
       }
       return;
     }
@@ -323,6 +400,7 @@ export class Connection extends EventEmitter {
           operation: p.opts.operation,
           ...(p.opts.object !== undefined ? { object: p.opts.object } : {}),
           ...(d.message !== undefined ? { kernelMessage: d.message } : {}),
+          ...(d.error === -1 ? { hint: capabilityHint('recvmsg') } : {}),
         });
       }
       return;
@@ -351,15 +429,60 @@ export class Connection extends EventEmitter {
 
   private detach(p: Pending): void {
     if (p.onAbort) p.opts.signal?.removeEventListener('abort', p.onAbort);
+    if (p.timer !== undefined) clearTimeout(p.timer);
   }
 
-  private abort(p: Pending, reason: Error): void {
+  /** Ends one request early (abort, its own timeout) without disturbing the others. */
+  private drop(p: Pending, reason: Error): void {
+    if (p.settled) return;
     const queued = this.queue.indexOf(p);
     if (queued >= 0) this.queue.splice(queued, 1);
     this.settle(p, reason);
     // Stop waiting for the kernel only when nobody else in the batch still wants its answer.
-    if (this.inFlight && this.inFlight.every((q) => q.settled)) this.transport.cancel(this.inFlightJob);
+    if (this.inFlight?.includes(p) && this.inFlight.every((q) => q.settled)) this.transport.cancel(this.inFlightJob);
   }
+}
+
+/** Splits the received datagrams into messages. On a length that does not fit, the messages
+ *  before it are still good (their requests are answered); the rest is lost. */
+function splitMessages(buf: Buffer): { messages: NetlinkMessage[]; error?: DecodeError } {
+  const messages: NetlinkMessage[] = [];
+  let off = 0;
+  while (off + NLMSG_HDRLEN <= buf.length) {
+    const len = buf.readUInt32LE(off);
+    if (len < NLMSG_HDRLEN || len > buf.length - off) {
+      const error = new DecodeError(`malformed reply: netlink message at offset ${off} has length ${len}, ${buf.length - off} bytes left`);
+      return { messages, error };
+    }
+    messages.push({
+      type: buf.readUInt16LE(off + 4),
+      flags: buf.readUInt16LE(off + 6),
+      seq: buf.readUInt32LE(off + 8),
+      pid: buf.readUInt32LE(off + 12),
+      payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
+    });
+    off += align4(len);
+  }
+  if (off < buf.length && buf.subarray(off).some((b) => b !== 0)) {
+    return { messages, error: new DecodeError(`malformed reply: ${buf.length - off} bytes after the last netlink message`) };
+  }
+  return { messages };
+}
+
+/** A syscall failure of the whole transact, restated for one request of it. */
+function transportError(err: Error, opts: RequestOptions): Error {
+  if (!(err instanceof NetlinkError) || err.operation !== undefined) return err;
+  return new NetlinkError({
+    errno: err.errno,
+    syscall: err.syscall,
+    operation: opts.operation,
+    ...(opts.object !== undefined ? { object: opts.object } : {}),
+    ...(err.errno === -1 ? { hint: capabilityHint(err.syscall) } : {}),
+  });
+}
+
+function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 function describe(opts: RequestOptions): string {

@@ -45,3 +45,4 @@ export {
 } from './route/links.js';
 export { addAddress, deleteAddress, listAddresses, type AddAddressOptions, type AddressInfo, type ListAddressesOptions } from './route/addresses.js';
 export { addRoute, replaceRoute, deleteRoute, listRoutes, type RouteSpec, type RouteInfo, type ListRoutesOptions } from './route/routes.js';
+export { LinkMonitor, monitorLinks, waitForLinksGone, type LinkEvent, type WaitOptions } from './monitor.js';

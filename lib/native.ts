@@ -40,6 +40,11 @@ export interface NativeBinding {
   /** Lazy-unmounts and unlinks RUN_DIR/NAME. */
   deleteNamedNetns(runDir: string, name: string): Promise<void>;
 
+  /** Watches a notification socket on the JS thread's loop; the callback gets each drain of
+   *  queued datagrams (from the kernel only), or an errno (ENOBUFS: notifications were lost). */
+  watchStart(fd: number, callback: (errno: number | null, data: Buffer | null) => void): WatchHandle;
+  watchStop(handle: WatchHandle): void;
+
   /** A socket created inside a namespace; bound to (address, port) when address is given. */
   socketIn(nsFd: number, family: number, type: number, protocol: number, address: Buffer | null, port: number): Promise<number>;
   /** Writes a /proc/sys file as seen from inside the namespace. */
@@ -52,6 +57,8 @@ export interface NativeBinding {
   /** Number of addon-owned worker threads. */
   threads(): number;
 }
+
+export type WatchHandle = { readonly __watch: unique symbol };
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

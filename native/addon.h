@@ -21,3 +21,4 @@ std::string ArgString(const Napi::CallbackInfo &info, size_t i);
 
 void InitNetlinkIo(Napi::Env env, Napi::Object exports);
 void InitNetns(Napi::Env env, Napi::Object exports);
+void InitWatcher(Napi::Env env, Napi::Object exports);

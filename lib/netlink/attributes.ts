@@ -41,12 +41,14 @@ export class ByteWriter {
     return at;
   }
 
-  u8(v: number): this { this.buf.writeUInt8(v, this.reserve(1)); return this; }
-  u16(v: number): this { this.buf.writeUInt16LE(v, this.reserve(2)); return this; }
-  u32(v: number): this { this.buf.writeUInt32LE(v >>> 0, this.reserve(4)); return this; }
-  i32(v: number): this { this.buf.writeInt32LE(v, this.reserve(4)); return this; }
-  bytes(b: Uint8Array): this { this.buf.set(b, this.reserve(b.length)); return this; }
-  zeros(n: number): this { this.buf.fill(0, this.reserve(n), this.length); return this; }
+  // reserve() first, then this.buf: reserve may replace the buffer when it grows, and
+  // `this.buf.write(v, this.reserve(n))` would write into the old one.
+  u8(v: number): this { const at = this.reserve(1); this.buf.writeUInt8(v, at); return this; }
+  u16(v: number): this { const at = this.reserve(2); this.buf.writeUInt16LE(v, at); return this; }
+  u32(v: number): this { const at = this.reserve(4); this.buf.writeUInt32LE(v >>> 0, at); return this; }
+  i32(v: number): this { const at = this.reserve(4); this.buf.writeInt32LE(v, at); return this; }
+  bytes(b: Uint8Array): this { const at = this.reserve(b.length); this.buf.set(b, at); return this; }
+  zeros(n: number): this { const at = this.reserve(n); this.buf.fill(0, at, this.length); return this; }
   pad(): this { return this.zeros(align4(this.length) - this.length); }
 
   /** A copy of what was written (the writer may be reused). */

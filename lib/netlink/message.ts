@@ -55,7 +55,13 @@ export function writeMessage(
   body: (w: ByteWriter) => void,
 ): number {
   const at = w.reserve(NLMSG_HDRLEN);
-  body(w);
+  try {
+    body(w);
+  } catch (e) {
+    // Leave no half-written message behind in a writer that may hold a batch.
+    w.length = at;
+    throw e;
+  }
   w.pad();
   const len = w.length - at;
   if (len > 0xffffffff) throw new EncodeError(`message of ${len} bytes is too large`);

@@ -3,7 +3,7 @@
 import type { Connection } from '../connection.js';
 import { ArgumentError, NetlinkError } from '../errors.js';
 import { formatMac, parseMac } from '../ip.js';
-import type { ByteWriter } from '../netlink/attributes.js';
+import { AttrReader, readU16, readU32, readU8, type ByteWriter } from '../netlink/attributes.js';
 import { decodeLink, encodeLink, type LinkMessage } from '../netlink/link.js';
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
@@ -436,16 +436,15 @@ export async function listBridgePorts(bridge: LinkRef, opts: NetnsOption = {}): 
   });
 }
 
+// IFLA_INFO_SLAVE_DATA of a bridge port: IFLA_BRPORT_STATE (u8), _PRIORITY (u16), _COST (u32).
 function bridgePortData(l: LinkMessage): { state?: number; priority?: number; cost?: number } {
-  const d = l.linkInfo?.slaveKind === 'bridge' ? (l.linkInfo.slaveData as Record<string, unknown> | undefined) : undefined;
-  if (!d || typeof d !== 'object') return {};
-  const pick = (k: string) => (typeof d[k] === 'number' ? (d[k] as number) : undefined);
+  const raw = l.linkInfo?.slaveKind === 'bridge' ? l.linkInfo.slaveData : undefined;
   const out: { state?: number; priority?: number; cost?: number } = {};
-  const state = pick('state');
-  const priority = pick('priority');
-  const cost = pick('cost');
-  if (state !== undefined) out.state = state;
-  if (priority !== undefined) out.priority = priority;
-  if (cost !== undefined) out.cost = cost;
+  if (!raw) return out;
+  for (const a of new AttrReader(raw)) {
+    if (a.type === rt.IFLA_BRPORT_STATE) out.state = readU8(a.data);
+    else if (a.type === rt.IFLA_BRPORT_PRIORITY) out.priority = readU16(a.data);
+    else if (a.type === rt.IFLA_BRPORT_COST) out.cost = readU32(a.data);
+  }
   return out;
 }
