@@ -46,3 +46,4 @@ export {
 export { addAddress, deleteAddress, listAddresses, type AddAddressOptions, type AddressInfo, type ListAddressesOptions } from './route/addresses.js';
 export { addRoute, replaceRoute, deleteRoute, listRoutes, type RouteSpec, type RouteInfo, type ListRoutesOptions } from './route/routes.js';
 export { LinkMonitor, monitorLinks, waitForLinksGone, type LinkEvent, type WaitOptions } from './monitor.js';
+export { setSysctl, getSysctl, enableForwarding, type SysctlOptions, type SysctlValue, type ForwardingOptions } from './sysctl.js';

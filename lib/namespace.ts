@@ -10,6 +10,7 @@ import { validateNamespaceName } from './validate.js';
 import * as links from './route/links.js';
 import * as addresses from './route/addresses.js';
 import * as routes from './route/routes.js';
+import * as sysctl from './sysctl.js';
 
 type Bound<O> = Omit<O, 'netns'>;
 
@@ -157,6 +158,16 @@ export class Namespace {
   }
   listRoutes(opts: Bound<routes.ListRoutesOptions> = {}): Promise<routes.RouteInfo[]> {
     return routes.listRoutes({ ...opts, netns: this });
+  }
+
+  setSysctl(key: string | readonly string[], value: sysctl.SysctlValue, opts: Bound<sysctl.SysctlOptions> = {}): Promise<void> {
+    return sysctl.setSysctl(key, value, { ...opts, netns: this });
+  }
+  getSysctl(key: string | readonly string[], opts: Bound<sysctl.SysctlOptions> = {}): Promise<string> {
+    return sysctl.getSysctl(key, { ...opts, netns: this });
+  }
+  enableForwarding(opts: Bound<sysctl.ForwardingOptions> = {}): Promise<void> {
+    return sysctl.enableForwarding({ ...opts, netns: this });
   }
 
   /** Closes the fd and the sockets; pending requests reject with ERR_NETLINK_CLOSED.

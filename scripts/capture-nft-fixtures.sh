@@ -5,7 +5,8 @@
 #
 # Needs root, nft and strace (apt-get install -y nftables strace). Everything runs inside a
 # throwaway network namespace (../shared/sandbox, or $SANDBOX), so the host's rules are never
-# read or touched. Re-run it after changing a scenario; it rewrites every fixture.
+# read or touched. Re-run it after changing a scenario; it rewrites every fixture. Requests come
+# out identical each time; replies differ only in nlmsg_pid (the capturing socket's port id).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AttrWriter, ByteWriter, DecodeError, EncodeError } from '../../lib/netlink/attributes.js';
-import { linkKinds } from '../../lib/netlink/kinds/index.js';
+import { type BridgeInfoData, type VxlanInfoData, linkKinds } from '../../lib/netlink/kinds/index.js';
 import { type LinkMessage, decodeLink, encodeLink } from '../../lib/netlink/link.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, type NetlinkMessage, parseMessages } from '../../lib/netlink/message.js';
 import * as rt from '../../lib/netlink/rtnetlink.js';
@@ -125,7 +125,7 @@ describe('link replies decode', () => {
       data: { stpState: 0, forwardDelay: 400, ageingTime: 30000, priority: 100, mcastSnooping: false },
     });
     // The ~40 other IFLA_BR_* the kernel reports are kept.
-    expect((br0.linkInfo!.data as { unknown: unknown[] }).unknown.length).toBeGreaterThan(30);
+    expect((br0.linkInfo!.data as BridgeInfoData).unknown!.length).toBeGreaterThan(30);
   });
 
   it('macvlan and vxlan', () => {
@@ -195,9 +195,9 @@ describe('link encoding errors', () => {
     const w = new ByteWriter();
     encodeLink(w, rt.RTM_NEWLINK, CREATE, 1, { linkInfo: { kind: 'vxlan', data: { id: 1, group } } });
     const back = decodeLink(parseMessages(w.take())[0]!);
-    const data = back.linkInfo!.data as { group: Buffer; layout: { type: number }[] };
+    const data = back.linkInfo!.data as VxlanInfoData;
     expect(data.group).toEqual(group);
-    expect(data.layout.map((a) => a.type)).toEqual([rt.IFLA_VXLAN_ID, rt.IFLA_VXLAN_GROUP6]);
+    expect(data.layout!.map((a) => a.type)).toEqual([rt.IFLA_VXLAN_ID, rt.IFLA_VXLAN_GROUP6]);
   });
 });
 
