@@ -267,8 +267,6 @@ export const scalar = {
   /** Raw bytes (addresses); copied out so a decoded message does not pin the receive buffer. */
   bytes: { read: (b) => Buffer.from(b), write: (a, t, v) => a.bytes(t, v) } as Scalar<Buffer>,
   string: { read: readString, write: (a, t, v, like) => writeString(a, t, v, like) } as Scalar<string>,
-  /** A string iproute2 sends without the NUL (link kinds). */
-  bareString: { read: readString, write: (a, t, v, like) => writeString(a, t, v, like, false) } as Scalar<string>,
 };
 
 /** [field of M, attribute type, how its value is carried], type-checked against M. */

@@ -9,8 +9,7 @@
 // the table order below, which follows iproute2's so requests match ip's bytes.
 import {
   type Attr,
-  type AttrWriter,
-  AttrWriter as Writer,
+  AttrWriter,
   ByteWriter,
   DecodeError,
   EncodeError,
@@ -152,7 +151,7 @@ export function decodeLink(msg: NetlinkMessage): LinkMessage {
 /** ifinfomsg and attributes, without the netlink header (also the payload of VETH_INFO_PEER). */
 export function encodeLinkBody(w: ByteWriter, m: Partial<LinkMessage>): void {
   w.u8(m.family ?? 0).u8(0).u16(m.type ?? 0).i32(m.index ?? 0).u32(m.flags ?? 0).u32(m.change ?? 0);
-  const a = new Writer(w);
+  const a = new AttrWriter(w);
   const writers = tableWriters(fields, m);
   const info = m.linkInfo;
   if (info) writers.push([IFLA_LINKINFO, (a, like) => writeNest(a, IFLA_LINKINFO, like, () => encodeLinkInfo(a, info))]);

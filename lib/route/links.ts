@@ -144,7 +144,8 @@ export interface CreatedLink {
 }
 
 export interface CreatedVeth extends CreatedLink {
-  peer: { name: string; netns?: string };
+  /** The peer; its index is valid inside its own namespace. */
+  peer: { name: string; index?: number; netns?: string };
 }
 
 function commonAttributes(opts: CommonLinkOptions): Partial<LinkMessage> {
@@ -163,13 +164,18 @@ async function createWith(
   conn: Connection,
   m: Partial<LinkMessage>,
   opts: CommonLinkOptions,
-): Promise<CreatedLink> {
+): Promise<CreatedLink & { peerIndex?: number }> {
   const name = m.name!;
   if (opts.master !== undefined) m.master = await resolveIndex(conn, opts.master, 'master');
   const reply = await request(conn, rt.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, { family: 0, index: 0, flags: 0, change: 0, ...m }, name);
   const echoed = reply.messages.find((x) => x.type === rt.RTM_NEWLINK);
-  const out: CreatedLink = { name };
-  if (echoed) out.index = decodeLink(echoed).index;
+  const out: CreatedLink & { peerIndex?: number } = { name };
+  if (echoed) {
+    const l = decodeLink(echoed);
+    out.index = l.index;
+    // A veth's echo names its peer (IFLA_LINK, an index in the peer's namespace).
+    if (l.link !== undefined && l.link !== l.index) out.peerIndex = l.link;
+  }
   const label = netnsLabel(opts.netns);
   if (label !== undefined) out.netns = label;
   return out;
@@ -199,8 +205,12 @@ export async function createVethPair(opts: CreateVethOptions): Promise<CreatedVe
           return create(conn);
         }),
   );
+  const { peerIndex, ...link } = created;
+  const out: CreatedVeth = { ...link, peer: { name: peerName } };
+  if (peerIndex !== undefined) out.peer.index = peerIndex;
   const peerLabel = netnsLabel(opts.peer.netns);
-  return { ...created, peer: peerLabel === undefined ? { name: peerName } : { name: peerName, netns: peerLabel } };
+  if (peerLabel !== undefined) out.peer.netns = peerLabel;
+  return out;
 }
 
 export interface CreateBridgeOptions extends CommonLinkOptions {

@@ -1,0 +1,382 @@
+// Declarative apply/destroy of many namespaces at once: the bulk path. Requests that do not
+// depend on each other are issued together, so each connection sends them in one sendmsg;
+// peers are created straight inside their namespaces; nothing is looked up that the kernel
+// can tell us (the veth create's echo gives both indexes).
+import { ArgumentError, ArgumentRangeError, NetlinkError } from './errors.js';
+import { parsePrefix } from './ip.js';
+import { waitForLinksGone, monitorLinks } from './monitor.js';
+import { Namespace, createNamespace, deleteNamespace, openNamespace } from './namespace.js';
+import { addMasquerade, removeMasquerade } from './nftables/masquerade.js';
+import { addAddress } from './route/addresses.js';
+import { createBridge, createVethPair, deleteLinkGroup, getLink, setLink, type LinkRef } from './route/links.js';
+import { replaceRoute, type RouteSpec } from './route/routes.js';
+import { setSysctl, type SysctlValue } from './sysctl.js';
+import { validateInterfaceName, validateMtu, validateNamespaceName, validateObject, validateU32 } from './validate.js';
+
+/** An address: 'a.b.c.d/len', or with a broadcast ('auto' is `brd +`). */
+export type AddressSpec = string | { address: string; broadcast?: 'auto' | string };
+
+export interface BridgeSpec {
+  name: string;
+  addresses?: AddressSpec[];
+  mtu?: number;
+}
+
+/** A veth pair: `name` inside the namespace, `peer` in the host, optionally on a bridge. */
+export interface InterfaceSpec {
+  name: string;
+  peer: string;
+  /** Bridge (in the host) for the peer. */
+  master?: string;
+  addresses?: AddressSpec[];
+  mtu?: number;
+}
+
+export type TopologyRoute = Omit<RouteSpec, 'netns'>;
+
+export interface MasqueradeSpec {
+  source: string;
+  outInterface?: string;
+}
+
+export interface NamespaceSpec {
+  name: string;
+  /** false: IPv6 off inside the namespace before its links come up (no DAD/MLD flood). */
+  ipv6?: boolean;
+  /** Bring lo up (default true). */
+  loopback?: boolean;
+  interfaces?: InterfaceSpec[];
+  routes?: TopologyRoute[];
+  masquerade?: MasqueradeSpec[];
+  sysctls?: Record<string, SysctlValue>;
+}
+
+export interface TopologySpec {
+  /** Link group for every link this topology creates in the host (teardown is one message).
+   *  Default: derived from the spec's link names. */
+  group?: number;
+  bridges?: BridgeSpec[];
+  namespaces?: NamespaceSpec[];
+  /** Host routes, masquerade and sysctls, applied last. */
+  routes?: TopologyRoute[];
+  masquerade?: MasqueradeSpec[];
+  sysctls?: Record<string, SysctlValue>;
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+  /** The namespace (or 'host') just finished, and its error if it failed. */
+  item: string;
+  error?: Error;
+}
+
+export interface ApplyOptions {
+  progress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  /** Undo what this call created when something fails (default true). */
+  rollback?: boolean;
+  /** Namespaces configured at once (default 64). */
+  concurrency?: number;
+}
+
+export interface ItemResult {
+  item: string;
+  ok: boolean;
+  /** True when it existed already and was brought in line with the spec. */
+  existed?: boolean;
+  error?: Error;
+}
+
+export interface ApplyResult {
+  items: ItemResult[];
+  elapsedMs: number;
+}
+
+/** Some items failed; `results` says which, with their errors. */
+export class TopologyError extends Error {
+  readonly code = 'ERR_TOPOLOGY_APPLY';
+  constructor(message: string, readonly results: ItemResult[], options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TopologyError';
+  }
+}
+
+export const MAX_BRIDGE_PORTS = 1023;
+
+/** FNV-1a of the host link names: a stable non-zero group for a spec without one. */
+function defaultGroup(spec: TopologySpec): number {
+  let h = 0x811c9dc5;
+  const names = [...(spec.bridges ?? []).map((b) => b.name), ...(spec.namespaces ?? []).flatMap((n) => (n.interfaces ?? []).map((i) => i.peer))];
+  for (const c of names.join('\0')) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return h === 0 ? 1 : h;
+}
+
+/** Validates the whole spec before anything is sent. */
+export function validateTopology(spec: TopologySpec): void {
+  validateObject(spec, 'spec');
+  if (spec.group !== undefined && validateU32(spec.group, 'group', 'ERR_INVALID_LINK_GROUP') === 0) {
+    throw new ArgumentError('ERR_INVALID_LINK_GROUP', 'group', 'must not be 0');
+  }
+  const hostNames = new Set<string>();
+  const claim = (name: string, field: string) => {
+    validateInterfaceName(name, field);
+    if (hostNames.has(name)) throw new ArgumentError('ERR_TOPOLOGY_DUPLICATE', field, `'${name}' appears twice in the host`);
+    hostNames.add(name);
+  };
+  const ports = new Map<string, number>();
+  (spec.bridges ?? []).forEach((b, i) => {
+    claim(b.name, `bridges[${i}].name`);
+    ports.set(b.name, 0);
+    if (b.mtu !== undefined) validateMtu(b.mtu, `bridges[${i}].mtu`);
+    (b.addresses ?? []).forEach((a, j) => validateAddress(a, `bridges[${i}].addresses[${j}]`));
+  });
+  const nsNames = new Set<string>();
+  (spec.namespaces ?? []).forEach((n, i) => {
+    validateNamespaceName(n.name, `namespaces[${i}].name`);
+    if (nsNames.has(n.name)) throw new ArgumentError('ERR_TOPOLOGY_DUPLICATE', `namespaces[${i}].name`, `'${n.name}' appears twice`);
+    nsNames.add(n.name);
+    const inside = new Set<string>();
+    (n.interfaces ?? []).forEach((f, j) => {
+      const field = `namespaces[${i}].interfaces[${j}]`;
+      validateInterfaceName(f.name, `${field}.name`);
+      if (inside.has(f.name)) throw new ArgumentError('ERR_TOPOLOGY_DUPLICATE', `${field}.name`, `'${f.name}' appears twice in ${n.name}`);
+      inside.add(f.name);
+      claim(f.peer, `${field}.peer`);
+      if (f.mtu !== undefined) validateMtu(f.mtu, `${field}.mtu`);
+      if (f.master !== undefined) {
+        const count = ports.get(f.master);
+        if (count === undefined) throw new ArgumentError('ERR_TOPOLOGY_UNKNOWN_BRIDGE', `${field}.master`, `'${f.master}' is not one of the spec's bridges`);
+        if (count + 1 > MAX_BRIDGE_PORTS) {
+          throw new ArgumentRangeError('ERR_TOPOLOGY_BRIDGE_FULL', `${field}.master`, `bridge '${f.master}' would get more than ${MAX_BRIDGE_PORTS} ports (the kernel's limit): spread the namespaces over more bridges`);
+        }
+        ports.set(f.master, count + 1);
+      }
+      (f.addresses ?? []).forEach((a, k) => validateAddress(a, `${field}.addresses[${k}]`));
+    });
+  });
+}
+
+function validateAddress(a: AddressSpec, field: string): void {
+  parsePrefix(typeof a === 'string' ? a : a?.address, field);
+}
+
+function addressArgs(a: AddressSpec): [string, { broadcast?: string; replace: true }] {
+  if (typeof a === 'string') return [a, { replace: true }];
+  return [a.address, a.broadcast === undefined ? { replace: true } : { broadcast: a.broadcast, replace: true }];
+}
+
+const isCode = (e: unknown, code: string) => e instanceof NetlinkError && e.code === code;
+
+/** Creates a named namespace, or opens it when it exists (a stale file left by a crash between
+ *  creating the file and mounting on it is removed and the namespace made anew). */
+async function ensureNamespace(name: string): Promise<{ ns: Namespace; existed: boolean }> {
+  try {
+    return { ns: await createNamespace(name), existed: false };
+  } catch (e) {
+    if (!isCode(e, 'EEXIST')) throw e;
+  }
+  try {
+    return { ns: await openNamespace(name), existed: true };
+  } catch (e) {
+    if (!isCode(e, 'EINVAL')) throw e;
+    await deleteNamespace(name);
+    return { ns: await createNamespace(name), existed: false };
+  }
+}
+
+interface Context {
+  group: number;
+  bridgeIndex: Map<string, number>;
+  createdNamespaces: string[];
+  createdBridges: string[];
+}
+
+async function ensureBridge(b: BridgeSpec, ctx: Context): Promise<ItemResult> {
+  let existed = false;
+  try {
+    const made = await createBridge(b.name, { up: true, group: ctx.group, ...(b.mtu !== undefined ? { mtu: b.mtu } : {}) });
+    ctx.createdBridges.push(b.name);
+    ctx.bridgeIndex.set(b.name, made.index!);
+  } catch (e) {
+    if (!isCode(e, 'EEXIST')) throw e;
+    const l = await getLink(b.name);
+    if (l.kind !== 'bridge') throw new NetlinkError({ errno: -17, syscall: 'sendmsg', operation: 'RTM_NEWLINK', object: b.name, hint: `exists and is ${l.kind ?? 'not a bridge'}` });
+    await setLink(l.index, { up: true, group: ctx.group, ...(b.mtu !== undefined ? { mtu: b.mtu } : {}) });
+    ctx.bridgeIndex.set(b.name, l.index);
+    existed = true;
+  }
+  await Promise.all((b.addresses ?? []).map((a) => addAddress(ctx.bridgeIndex.get(b.name)!, ...addressArgs(a))));
+  return { item: `bridge ${b.name}`, ok: true, existed };
+}
+
+/** Creates the veth (peer inside `ns`) or, when the host end exists, adopts it. Returns the
+ *  index of the inside end within `ns`. */
+async function ensureInterface(f: InterfaceSpec, ns: Namespace, ctx: Context): Promise<number> {
+  const master: LinkRef | undefined = f.master === undefined ? undefined : ctx.bridgeIndex.get(f.master);
+  try {
+    const made = await createVethPair({
+      name: f.peer,
+      up: true,
+      group: ctx.group,
+      ...(master !== undefined ? { master } : {}),
+      ...(f.mtu !== undefined ? { mtu: f.mtu } : {}),
+      peer: { name: f.name, netns: ns, group: ctx.group, ...(f.mtu !== undefined ? { mtu: f.mtu } : {}) },
+    });
+    if (made.peer.index !== undefined) return made.peer.index;
+  } catch (e) {
+    if (!isCode(e, 'EEXIST')) throw e;
+    // Converge: the pair exists (an earlier apply); put the host end back in line.
+    const host = await getLink(f.peer);
+    if (host.kind !== 'veth') throw e;
+    await setLink(host.index, { up: true, group: ctx.group });
+    if (master !== undefined && host.masterIndex !== master) {
+      const { setMaster } = await import('./route/links.js');
+      await setMaster(host.index, master);
+    }
+  }
+  return (await ns.getLink(f.name)).index;
+}
+
+async function configureNamespace(n: NamespaceSpec, ctx: Context, signal?: AbortSignal): Promise<ItemResult> {
+  signal?.throwIfAborted();
+  const { ns, existed } = await ensureNamespace(n.name);
+  if (!existed) ctx.createdNamespaces.push(n.name);
+  try {
+    if (n.ipv6 === false) {
+      // Before any link arrives: new devices copy `default`.
+      await Promise.all([ns.setSysctl('net.ipv6.conf.all.disable_ipv6', 1), ns.setSysctl('net.ipv6.conf.default.disable_ipv6', 1)]);
+    }
+    const indexes = await Promise.all((n.interfaces ?? []).map((f) => ensureInterface(f, ns, ctx)));
+    // Everything inside the namespace in one go: issued together, sent in one sendmsg, in order
+    // (links up before addresses before routes).
+    const inside: Promise<unknown>[] = [];
+    if (n.loopback !== false) inside.push(ns.setLinkUp(1));
+    (n.interfaces ?? []).forEach((f, i) => {
+      inside.push(ns.setLinkUp(indexes[i]!));
+      for (const a of f.addresses ?? []) inside.push(ns.addAddress(indexes[i]!, ...addressArgs(a)));
+    });
+    await Promise.all(inside);
+    await Promise.all((n.routes ?? []).map((r) => ns.replaceRoute(r)));
+    for (const [key, value] of Object.entries(n.sysctls ?? {})) await ns.setSysctl(key, value);
+    for (const m of n.masquerade ?? []) await addMasquerade({ ...m, netns: ns });
+    return { item: n.name, ok: true, existed };
+  } finally {
+    ns.close();
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, stopping new work on abort. */
+async function pool<T, R>(items: T[], limit: number, signal: AbortSignal | undefined, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !signal?.aborted) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Builds a topology. Idempotent: applying the same spec again converges to it (existing
+ * namespaces and links are adopted and brought in line; addresses and routes are replaced).
+ * On failure, what this call created is removed again (unless `rollback: false`) and a
+ * TopologyError lists every item's result.
+ */
+export async function applyTopology(spec: TopologySpec, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  validateTopology(spec);
+  const started = performance.now();
+  const ctx: Context = { group: spec.group ?? defaultGroup(spec), bridgeIndex: new Map(), createdNamespaces: [], createdBridges: [] };
+  const namespaces = spec.namespaces ?? [];
+  const total = (spec.bridges?.length ?? 0) + namespaces.length + 1;
+  let done = 0;
+  const items: ItemResult[] = [];
+  const record = (r: ItemResult) => {
+    items.push(r);
+    done++;
+    opts.progress?.(r.error ? { done, total, item: r.item, error: r.error } : { done, total, item: r.item });
+  };
+  const attempt = async (item: string, fn: () => Promise<ItemResult>) => {
+    try {
+      record(await fn());
+    } catch (e) {
+      record({ item, ok: false, error: e as Error });
+    }
+  };
+  try {
+    for (const b of spec.bridges ?? []) await attempt(`bridge ${b.name}`, () => ensureBridge(b, ctx));
+    if (items.every((r) => r.ok)) {
+      await pool(namespaces, opts.concurrency ?? 64, opts.signal, (n) => attempt(n.name, () => configureNamespace(n, ctx, opts.signal)));
+    }
+    if (items.every((r) => r.ok) && !opts.signal?.aborted) {
+      await attempt('host', async () => {
+        await Promise.all((spec.routes ?? []).map((r) => replaceRoute(r)));
+        for (const m of spec.masquerade ?? []) await addMasquerade(m);
+        for (const [key, value] of Object.entries(spec.sysctls ?? {})) await setSysctl(key, value);
+        return { item: 'host', ok: true };
+      });
+    }
+  } catch (e) {
+    items.push({ item: 'apply', ok: false, error: e as Error });
+  }
+  const failed = items.filter((r) => !r.ok);
+  if (failed.length === 0 && !opts.signal?.aborted) return { items, elapsedMs: performance.now() - started };
+  if (opts.rollback !== false) await rollback(ctx);
+  if (opts.signal?.aborted && failed.length === 0) throw opts.signal.reason;
+  const first = failed[0]!;
+  throw new TopologyError(`${failed.length} of ${items.length} items failed; first: ${first.item}: ${first.error?.message}`, items, { cause: first.error });
+}
+
+async function rollback(ctx: Context): Promise<void> {
+  await destroyParts(ctx.createdNamespaces, ctx.createdBridges, [], { wait: true });
+}
+
+export interface DestroyOptions {
+  /** Resolve only when the kernel has really removed every link (default true). */
+  wait?: boolean;
+  signal?: AbortSignal;
+  timeout?: number;
+}
+
+/**
+ * Removes what applyTopology(spec) built: the namespaces (their veths go with them),
+ * the host links of the spec's link group, the masquerade rules. Missing parts are fine.
+ * Sysctls are left as they are (their earlier values are not known).
+ */
+export async function destroyTopology(spec: TopologySpec, opts: DestroyOptions = {}): Promise<void> {
+  validateTopology(spec);
+  const hostEnds = (spec.namespaces ?? []).flatMap((n) => (n.interfaces ?? []).map((f) => f.peer));
+  for (const m of spec.masquerade ?? []) await removeMasquerade(m);
+  await destroyParts(
+    (spec.namespaces ?? []).map((n) => n.name),
+    (spec.bridges ?? []).map((b) => b.name),
+    hostEnds,
+    opts,
+    spec.group ?? defaultGroup(spec),
+  );
+}
+
+async function destroyParts(namespaces: string[], bridges: string[], hostEnds: string[], opts: DestroyOptions, group?: number): Promise<void> {
+  const wait = opts.wait !== false;
+  // Subscribe before deleting, so no removal can be missed.
+  const monitor = wait && namespaces.length > 0 ? await monitorLinks() : undefined;
+  try {
+    await pool(namespaces, 64, opts.signal, (name) => deleteNamespace(name).catch((e) => (isCode(e, 'ENOENT') ? undefined : Promise.reject(e))));
+    if (monitor) {
+      monitor.close();
+      await waitForLinksGone(hostEnds, { ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    }
+  } finally {
+    monitor?.close();
+  }
+  if (group !== undefined) {
+    await deleteLinkGroup(group).catch((e) => (isCode(e, 'ENODEV') || isCode(e, 'EINVAL') ? undefined : Promise.reject(e)));
+  }
+  for (const b of bridges) {
+    const { deleteLink } = await import('./route/links.js');
+    await deleteLink(b).catch((e) => (isCode(e, 'ENODEV') ? undefined : Promise.reject(e)));
+  }
+}
