@@ -31,7 +31,8 @@ export interface RequestOptions {
   operation: string;
   /** What the request is about ('veth0', '10.0.0.1/24'), for error messages. */
   object?: string;
-  /** Milliseconds to wait for the kernel's answer, counted from the call. */
+  /** Milliseconds to wait for the kernel's answer, counted from the call. An answer that
+   *  reached the socket is still delivered when its transact ends a little later. */
   timeout?: number;
   signal?: AbortSignal;
 }
@@ -81,6 +82,8 @@ interface Pending {
   warning?: string;
   interrupted: boolean;
   settled: boolean;
+  /** Sent, and its deadline passed: the transact it is in may be stopped for it. */
+  expired: boolean;
   resolve(r: { messages: NetlinkMessage[]; warning?: string; interrupted: boolean }): void;
   reject(e: Error): void;
   onAbort?: () => void;
@@ -209,6 +212,7 @@ export class Connection extends EventEmitter {
         answers: 0,
         interrupted: false,
         settled: false,
+        expired: false,
         resolve,
         reject,
       };
@@ -217,11 +221,8 @@ export class Connection extends EventEmitter {
         p.onAbort = () => this.drop(p, abortReason(signal));
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      // Each request keeps its own deadline: it shares a transact with requests that may
-      // wait longer, so the transact's timeout cannot be its timeout.
-      if (timeoutMs <= MAX_TIMER_MS) {
-        p.timer = setTimeout(() => this.drop(p, new TimeoutError(describe(p.opts), p.timeoutMs)), timeoutMs);
-      }
+      // Time spent queued behind another transact counts too.
+      if (timeoutMs <= MAX_TIMER_MS) p.timer = setTimeout(() => this.expire(p), timeoutMs);
       this.queue.push(p);
       this.scheduleFlush();
     });
@@ -258,6 +259,9 @@ export class Connection extends EventEmitter {
         // The kernel runs one dump per socket at a time: a second dump in the same sendmsg
         // would be refused with EBUSY.
         if (p.dump && hasDump) break;
+        // One transact waits as long as its longest deadline, and answers only reach JS when
+        // it ends: a request must not hold up, or be held up by, one with another timeout.
+        if (p.timeoutMs !== batch[0]!.timeoutMs) break;
       } else if (wraps) {
         this.seq = firstSeq = 1;
       }
@@ -290,7 +294,7 @@ export class Connection extends EventEmitter {
     this.inFlight = batch;
     const jobId = (this.inFlightJob = newJobId());
     const request = w.take();
-    // The longest deadline of the batch: shorter ones are ended by their own timers.
+    // Same timeout for all, so the deadlines differ only by how long each waited in the queue.
     const timeoutMs = Math.max(1, Math.min(Math.ceil(waitUntil - performance.now()), MAX_TIMER_MS));
     let reply: Promise<Buffer>;
     try {
@@ -363,7 +367,7 @@ export class Connection extends EventEmitter {
     if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) return;
     if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
     if (m.type === NLMSG_ERROR) {
-      const e = decodeError(m);
+      const e = decodeFor(p, () => decodeError(m));
       p.answers++;
       if (e.error !== 0) {
         const err = new NetlinkError({
@@ -391,7 +395,7 @@ export class Connection extends EventEmitter {
       return;
     }
     if (m.type === NLMSG_DONE) {
-      const d = decodeDone(m);
+      const d = decodeFor(p, () => decodeDone(m));
       p.answers++;
       if (d.error !== 0) {
         p.failure ??= new NetlinkError({
@@ -432,14 +436,31 @@ export class Connection extends EventEmitter {
     if (p.timer !== undefined) clearTimeout(p.timer);
   }
 
-  /** Ends one request early (abort, its own timeout) without disturbing the others. */
+  /** Ends one request now (abort) without disturbing the others. */
   private drop(p: Pending, reason: Error): void {
     if (p.settled) return;
     const queued = this.queue.indexOf(p);
     if (queued >= 0) this.queue.splice(queued, 1);
     this.settle(p, reason);
-    // Stop waiting for the kernel only when nobody else in the batch still wants its answer.
-    if (this.inFlight?.includes(p) && this.inFlight.every((q) => q.settled)) this.transport.cancel(this.inFlightJob);
+    if (queued < 0) this.stopIfNobodyWaits();
+  }
+
+  private expire(p: Pending): void {
+    if (p.settled) return;
+    const queued = this.queue.indexOf(p);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      return this.settle(p, new TimeoutError(describe(p.opts), p.timeoutMs));
+    }
+    // Sent: its answer may already sit in the transact's buffer, and reporting a timeout for
+    // a request the kernel carried out invites a wrong retry. Let dispatch decide.
+    p.expired = true;
+    this.stopIfNobodyWaits();
+  }
+
+  /** Stops waiting for the kernel only when nobody in the batch still wants its answer. */
+  private stopIfNobodyWaits(): void {
+    if (this.inFlight && this.inFlight.every((q) => q.settled || q.expired)) this.transport.cancel(this.inFlightJob);
   }
 }
 
@@ -479,6 +500,16 @@ function transportError(err: Error, opts: RequestOptions): Error {
     ...(opts.object !== undefined ? { object: opts.object } : {}),
     ...(err.errno === -1 ? { hint: capabilityHint(err.syscall) } : {}),
   });
+}
+
+/** Runs a decoder of the control messages, naming the request in its DecodeError. */
+function decodeFor<T>(p: Pending, decode: () => T): T {
+  try {
+    return decode();
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    throw new DecodeError(`${describe(p.opts)}: malformed reply: ${e.message}`, { cause: e });
+  }
 }
 
 function toError(e: unknown): Error {

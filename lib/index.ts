@@ -47,3 +47,23 @@ export { addAddress, deleteAddress, listAddresses, type AddAddressOptions, type 
 export { addRoute, replaceRoute, deleteRoute, listRoutes, type RouteSpec, type RouteInfo, type ListRoutesOptions } from './route/routes.js';
 export { LinkMonitor, monitorLinks, waitForLinksGone, type LinkEvent, type WaitOptions } from './monitor.js';
 export { setSysctl, getSysctl, enableForwarding, type SysctlOptions, type SysctlValue, type ForwardingOptions } from './sysctl.js';
+export {
+  applyTopology,
+  destroyTopology,
+  validateTopology,
+  TopologyError,
+  MAX_BRIDGE_PORTS,
+  type TopologySpec,
+  type BridgeSpec,
+  type NamespaceSpec,
+  type InterfaceSpec,
+  type AddressSpec,
+  type TopologyRoute,
+  type MasqueradeSpec,
+  type ApplyOptions,
+  type ApplyResult,
+  type DestroyOptions,
+  type ItemResult,
+  type Progress,
+} from './topology.js';
+export { addMasquerade, listMasquerades, removeMasquerade, removeAllMasquerades, type MasqueradeOptions, type MasqueradeRule } from './nftables/masquerade.js';

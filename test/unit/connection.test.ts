@@ -2,7 +2,7 @@
 // pipelining, multipart dumps, DUMP_INTR, transport failures, timeouts, malformed replies,
 // abort and close. Test names carry the RELIABILITY.md item they cover.
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Connection, DumpInterruptedError, type Encoder, type RequestOptions } from '../../lib/connection.js';
 import { ClosedError, NetlinkError, TimeoutError } from '../../lib/errors.js';
 import { AttrReader, AttrWriter, DecodeError, EncodeError, readString } from '../../lib/netlink/attributes.js';
@@ -101,7 +101,6 @@ async function rejection(p: Promise<unknown>): Promise<any> {
   );
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ticks = async (n = 5) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
@@ -343,19 +342,45 @@ describe('pipelining', () => {
     expect(kernel.calls.map((c) => c.messages.map(nameOf))).toEqual([['a'], ['b', 'c', 'd']]);
   });
 
-  it('a short timeout in a batch does not cut short the other requests of that transact', async () => {
+  it('puts requests with different timeouts in separate transacts, so a short one never cuts a long one short', async () => {
     const { kernel, conn } = setup((reqs) => {
-      // The kernel answers "slow" after 80 ms and never answers "stuck".
-      const slow = reqs.find((r) => nameOf(r) === 'slow')!;
-      setTimeout(() => kernel.push(ack(slow.seq)), 80);
+      // The kernel never answers "stuck", and answers "slow" only after 80 ms.
+      const slow = reqs.find((r) => nameOf(r) === 'slow');
+      if (slow) setTimeout(() => kernel.push(ack(slow.seq)), 80);
       return 'hang';
     });
     const stuck = conn.request(link('stuck'), op('stuck', { timeout: 20 }));
     const slow = conn.request(link('slow'), op('slow', { timeout: 5000 }));
     expect(await rejection(stuck)).toBeInstanceOf(TimeoutError);
     expect(await slow).toEqual({ messages: [] });
+    expect(kernel.calls.map((c) => c.messages.map(nameOf))).toEqual([['stuck'], ['slow']]);
+    expect(kernel.calls[0]!.timeoutMs).toBeLessThanOrEqual(20);
+    expect(kernel.calls[1]!.timeoutMs).toBeGreaterThan(1000);
+  });
+
+  it('delivers an answer that reached the socket even when its transact ended by timeout', async () => {
+    // "a" is never answered, so the transact waits to its deadline; "b" was answered at once.
+    const { kernel, conn } = setup((reqs) => [ack(reqs[1]!.seq, 0, { message: 'answered in time' })]);
+    const [a, b] = await Promise.allSettled([conn.request(link('a'), op('a', { timeout: 30 })), conn.request(link('b'), op('b', { timeout: 30 }))]);
     expect(kernel.calls).toHaveLength(1);
-    expect(kernel.calls[0]!.timeoutMs).toBeGreaterThan(1000); // the transact waits for the longest
+    expect(a.status === 'rejected' && a.reason).toBeInstanceOf(TimeoutError);
+    expect(b).toEqual({ status: 'fulfilled', value: { messages: [], warning: 'answered in time' } });
+  });
+
+  it('a request queued behind a slow transact times out without being sent', async () => {
+    const gate = deferred<void>();
+    const { kernel, conn } = setup(async (reqs) => {
+      await gate.promise;
+      return reqs.map((r) => ack(r.seq));
+    });
+    const first = conn.request(link('a'), op('a', { timeout: 5000 }));
+    await ticks();
+    const queued = conn.request(link('b'), op('b', { timeout: 20 }));
+    expect(await rejection(queued)).toBeInstanceOf(TimeoutError);
+    gate.resolve();
+    await first;
+    await ticks();
+    expect(kernel.sent.map(nameOf)).toEqual(['a']);
   });
 });
 
@@ -511,8 +536,9 @@ describe('timeouts', () => {
 
 // ---- malformed replies ----------------------------------------------------------------------
 
-/** A reply built for request `seq`, malformed in one way. */
-const malformed: Array<[string, (seq: number) => Buffer]> = [
+/** A reply built for request `seq`, malformed in one way, and whether it breaks the framing
+ *  of the datagram stream (then no answer after it can be trusted). */
+const malformed: Array<[string, (seq: number) => Buffer, 'framing' | 'message']> = [
   [
     'message length < 16',
     (seq) => {
@@ -520,6 +546,7 @@ const malformed: Array<[string, (seq: number) => Buffer]> = [
       b.writeUInt32LE(8, 0);
       return b;
     },
+    'framing',
   ],
   [
     'message length past the end',
@@ -528,8 +555,9 @@ const malformed: Array<[string, (seq: number) => Buffer]> = [
       b.writeUInt32LE(400, 0);
       return b;
     },
+    'framing',
   ],
-  ['short NLMSG_ERROR (payload < 20 bytes)', (seq) => message(NLMSG_ERROR, 0, seq, Buffer.from([0xef, 0xff, 0xff, 0xff, 0, 0, 0, 0]))],
+  ['short NLMSG_ERROR (payload < 20 bytes)', (seq) => message(NLMSG_ERROR, 0, seq, Buffer.from([0xef, 0xff, 0xff, 0xff, 0, 0, 0, 0])), 'message'],
   [
     'ext-ack TLVs start past the end (echoed request longer than the message)',
     (seq) => {
@@ -538,6 +566,7 @@ const malformed: Array<[string, (seq: number) => Buffer]> = [
       b.writeUInt32LE(4000, 16 + 4); // the echoed request's nlmsg_len
       return b;
     },
+    'message',
   ],
   [
     'ext-ack TLV length past the end',
@@ -546,13 +575,14 @@ const malformed: Array<[string, (seq: number) => Buffer]> = [
       b.writeUInt16LE(200, 16 + 4 + 16); // the first TLV's nla_len
       return b;
     },
+    'message',
   ],
-  ['ext-ack bad-attribute offset outside the request', (seq) => ack(seq, -22, { message: 'bad', offset: 4000 })],
-  ['garbage bytes', () => Buffer.from('6e6f74206e65746c696e6b206174206166756c6c207374', 'hex')],
+  ['ext-ack bad-attribute offset outside the request', (seq) => ack(seq, -22, { message: 'bad', offset: 4000 }), 'message'],
+  ['garbage bytes', () => Buffer.from('6e6f74206e65746c696e6b206174206166756c6c207374', 'hex'), 'framing'],
 ];
 
 describe('item 16: malformed replies', () => {
-  it.each(malformed)('%s → DecodeError for the affected request only', async (_name, build) => {
+  it.each(malformed)('%s → DecodeError for the affected request only', async (_name, build, breaks) => {
     const { kernel, conn } = setup((reqs) => [ack(reqs[0]!.seq), build(reqs[1]!.seq), ack(reqs[2]!.seq)]);
     const [good, bad] = [conn.request(link('good'), op('good', { timeout: 2000 })), conn.request(link('bad'), op('bad', { timeout: 2000 }))];
     const third = conn.request(link('third'), op('third', { timeout: 2000 }));
@@ -561,12 +591,9 @@ describe('item 16: malformed replies', () => {
     expect(e).toBeInstanceOf(DecodeError);
     expect(e.code).toBe('ERR_NETLINK_DECODE');
     expect(e.message).toContain("RTM_NEWLINK 'bad'");
-    // The third answer is intact, but after broken framing nothing past it can be trusted.
-    const t = await third.then(
-      () => 'resolved',
-      (err: { code: string }) => err.code,
-    );
-    expect(['resolved', 'ERR_NETLINK_DECODE']).toContain(t);
+    // The third answer is intact, but after broken framing the stream cannot be split further.
+    if (breaks === 'framing') expect(await rejection(third)).toBeInstanceOf(DecodeError);
+    else expect(await third).toEqual({ messages: [] });
     expect(kernel.calls).toHaveLength(1);
     // The connection stays usable.
     kernel.handler = (reqs) => reqs.map((r) => ack(r.seq));
@@ -602,7 +629,7 @@ describe('item 16: malformed replies', () => {
             let reply: Buffer;
             if (kind === 'ack') reply = ack(seq);
             else if (kind === 'error') reply = ack(seq, -17);
-            else if (kind === 'extack') reply = ack(seq, -22, { message: 'Invalid interface name', offset: 32 }, { capped: false, ...{} });
+            else if (kind === 'extack') reply = ack(seq, -22, { message: 'Invalid interface name', offset: 32 }, { capped: false });
             else reply = datagram(multi(RTM_NEWLINK, seq, linkPayload(1)), done(seq, NLM_F_MULTI, 0, { message: 'm' }));
             reply = Buffer.from(reply);
             for (const [at, v] of mutations) if (at < reply.length) reply[at] = v;
@@ -704,8 +731,7 @@ describe('close', () => {
     }
     expect(conn.isClosed).toBe(true);
     expect(kernel.closeCount).toBe(0); // a worker thread still uses the socket
-    await sleep(60);
-    expect(kernel.closeCount).toBe(1);
+    await vi.waitFor(() => expect(kernel.closeCount).toBe(1), { timeout: 2000, interval: 5 });
     const job = kernel.calls[0]!.jobId;
     expect(kernel.log).toEqual([`transact ${job}`, `cancel ${job}`, `end ${job} cancelled`, 'close']);
     expect(kernel.calls).toHaveLength(1); // the queued one never went out
