@@ -1,0 +1,145 @@
+// npm run bench: W(N) for every implementation, repetitions interleaved so machine noise hits
+// all alike, each run in its own sandbox and verified before its time counts. Prints the table,
+// writes benchmarks/results/latest.json and benchmarks/results/w-setup.svg.
+//   tsx benchmarks/run.ts [--n 10,100,1000] [--reps 3] [--only id,id] [--smoke]
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { parseArgs } from 'node:util';
+import { implementations } from './lib/implementations.js';
+import { renderChart } from './lib/chart.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '10,100,1000' },
+    reps: { type: 'string', default: '3' },
+    only: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'benchmarks/results' },
+  },
+});
+const smoke = values.smoke!;
+const sizes = smoke ? [10] : values.n!.split(',').map(Number);
+const reps = smoke ? 1 : Number(values.reps);
+const wanted = smoke ? ['rtnetlink-bulk', 'rtnetlink-naive'] : values.only?.split(',');
+const impls = implementations.filter((i) => !wanted || wanted.includes(i.id));
+
+interface Run {
+  ok: boolean;
+  id: string;
+  n: number;
+  rep: number;
+  setupMs?: number;
+  teardownMs?: number;
+  setup?: Record<string, number>;
+  error?: string;
+}
+
+const skipped: Record<string, string> = {};
+for (const impl of impls) {
+  const why = impl.unavailable?.();
+  if (why) skipped[impl.id] = why;
+}
+const runnable = impls.filter((i) => !skipped[i.id]);
+
+const runs: Run[] = [];
+for (let rep = 1; rep <= reps; rep++) {
+  for (const n of sizes) {
+    // Rotate the order each repetition: no implementation always runs first.
+    const order = runnable.map((_, k) => runnable[(k + rep) % runnable.length]!);
+    for (const impl of order) {
+      if (impl.maxN !== undefined && n > impl.maxN) continue;
+      const r = spawnSync('scripts/sandbox', [process.execPath, '--import', 'tsx', 'benchmarks/lib/one-run.ts', impl.id, String(n)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      const run: Run = line ? { ...(JSON.parse(line) as Run), rep } : { ok: false, id: impl.id, n, rep, error: (r.stderr || `exit ${r.status}`).slice(-500) };
+      runs.push(run);
+      const t = run.ok ? `setup ${(run.setupMs! / n).toFixed(2)} ms/ctr, teardown ${(run.teardownMs! / n).toFixed(2)} ms/ctr` : `FAILED: ${run.error}`;
+      console.error(`rep ${rep} N=${n} ${impl.id.padEnd(16)} ${t}`);
+    }
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+interface Stat {
+  id: string;
+  n: number;
+  runs: number;
+  setupMedianMs: number;
+  setupMinMs: number;
+  teardownMedianMs: number;
+  teardownMinMs: number;
+  setupPerContainerMs: number;
+  teardownPerContainerMs: number;
+  loopP99Ms?: number;
+  peakRssMB?: number;
+}
+
+const stats: Stat[] = [];
+for (const impl of runnable) {
+  for (const n of sizes) {
+    const ok = runs.filter((r) => r.ok && r.id === impl.id && r.n === n);
+    if (ok.length === 0) continue;
+    const s: Stat = {
+      id: impl.id,
+      n,
+      runs: ok.length,
+      setupMedianMs: median(ok.map((r) => r.setupMs!)),
+      setupMinMs: Math.min(...ok.map((r) => r.setupMs!)),
+      teardownMedianMs: median(ok.map((r) => r.teardownMs!)),
+      teardownMinMs: Math.min(...ok.map((r) => r.teardownMs!)),
+      setupPerContainerMs: median(ok.map((r) => r.setupMs!)) / n,
+      teardownPerContainerMs: median(ok.map((r) => r.teardownMs!)) / n,
+    };
+    const p99 = ok.map((r) => r.setup?.loopP99).filter((x): x is number => x !== undefined);
+    if (p99.length) s.loopP99Ms = median(p99);
+    const rss = ok.map((r) => r.setup?.peakRssMB).filter((x): x is number => x !== undefined);
+    if (rss.length) s.peakRssMB = Math.max(...rss);
+    stats.push(s);
+  }
+}
+
+// Ratios of the bulk path to every peer, per repetition (same machine state), then the median.
+const ratios: Record<string, Record<string, { setup: number; teardown: number }>> = {};
+for (const n of sizes) {
+  for (const impl of runnable) {
+    if (impl.id === 'rtnetlink-bulk') continue;
+    const pairs = [];
+    for (let rep = 1; rep <= reps; rep++) {
+      const a = runs.find((r) => r.ok && r.id === 'rtnetlink-bulk' && r.n === n && r.rep === rep);
+      const b = runs.find((r) => r.ok && r.id === impl.id && r.n === n && r.rep === rep);
+      if (a && b) pairs.push({ setup: b.setupMs! / a.setupMs!, teardown: b.teardownMs! / a.teardownMs! });
+    }
+    if (pairs.length) {
+      (ratios[`N=${n}`] ??= {})[impl.id] = { setup: median(pairs.map((p) => p.setup)), teardown: median(pairs.map((p) => p.teardown)) };
+    }
+  }
+}
+
+const machine = { date: new Date().toISOString(), kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version };
+mkdirSync(values.out!, { recursive: true });
+const file = smoke ? 'smoke.json' : 'latest.json';
+writeFileSync(`${values.out}/${file}`, JSON.stringify({ machine, sizes, reps, skipped, stats, ratios, runs }, null, 2) + '\n');
+if (!smoke) writeFileSync(`${values.out}/w-setup.svg`, renderChart(stats, implementations, sizes, machine.date));
+
+const label = (id: string) => implementations.find((i) => i.id === id)?.label ?? id;
+console.log(`\nW(N) on ${machine.cpus} cpus, kernel ${machine.kernel}, ${machine.date}; median of ${reps} (ms per container)\n`);
+console.log(`| implementation | ${sizes.map((n) => `setup N=${n}`).join(' | ')} | ${sizes.map((n) => `teardown N=${n}`).join(' | ')} | bulk is faster (setup, N=${sizes.at(-1)}) |`);
+console.log(`|---|${sizes.map(() => '---:').join('|')}|${sizes.map(() => '---:').join('|')}|---:|`);
+for (const impl of runnable) {
+  const cell = (n: number, k: 'setupPerContainerMs' | 'teardownPerContainerMs') => {
+    const s = stats.find((x) => x.id === impl.id && x.n === n);
+    return s ? s[k].toFixed(2) : '—';
+  };
+  const r = ratios[`N=${sizes.at(-1)}`]?.[impl.id];
+  console.log(`| ${label(impl.id)} | ${sizes.map((n) => cell(n, 'setupPerContainerMs')).join(' | ')} | ${sizes.map((n) => cell(n, 'teardownPerContainerMs')).join(' | ')} | ${r ? `${r.setup.toFixed(2)}×` : impl.id === 'rtnetlink-bulk' ? '1×' : '—'} |`);
+}
+for (const [id, why] of Object.entries(skipped)) console.log(`| ${label(id)} | skipped: ${why} |`);
+const bulk = stats.filter((s) => s.id === 'rtnetlink-bulk');
+for (const s of bulk) if (s.loopP99Ms !== undefined) console.log(`rtnetlink bulk N=${s.n}: event-loop delay p99 ${s.loopP99Ms.toFixed(1)} ms, peak RSS ${s.peakRssMB?.toFixed(0)} MB`);
+console.log(`\nwrote ${values.out}/${file}${smoke ? '' : ` and ${values.out}/w-setup.svg`}`);
+if (runs.some((r) => !r.ok)) process.exitCode = 1;
