@@ -11,6 +11,8 @@ import * as links from './route/links.js';
 import * as addresses from './route/addresses.js';
 import * as routes from './route/routes.js';
 import * as sysctl from './sysctl.js';
+import * as exec from './exec.js';
+import * as sockets from './sockets.js';
 
 type Bound<O> = Omit<O, 'netns'>;
 
@@ -168,6 +170,33 @@ export class Namespace {
   }
   enableForwarding(opts: Bound<sysctl.ForwardingOptions> = {}): Promise<void> {
     return sysctl.enableForwarding({ ...opts, netns: this });
+  }
+
+  /** Starts a command inside this namespace (network namespace only), like
+   *  `ip netns exec NAME CMD`: see exec.spawn. The handle may be closed once it returns. */
+  spawn(command: string, args?: readonly string[], options?: exec.SpawnOptions): ReturnType<typeof exec.spawn> {
+    return exec.spawn(this, command, args, options);
+  }
+  /** Runs a command inside this namespace and collects its output: see exec.execFile. */
+  execFile(command: string, args: readonly string[] | undefined, options: exec.ExecFileOptions & { encoding: 'buffer' }): Promise<exec.ExecResult<Buffer>>;
+  execFile(command: string, args?: readonly string[], options?: exec.ExecFileOptions & { encoding?: BufferEncoding }): Promise<exec.ExecResult<string>>;
+  execFile(command: string, args?: readonly string[], options?: exec.ExecFileOptions): Promise<exec.ExecResult<string | Buffer>> {
+    return exec.execFile(this, command, args, options as exec.ExecFileOptions & { encoding?: BufferEncoding });
+  }
+  /** A TCP server listening inside this namespace: see sockets.listen. */
+  listen<S extends import('node:net').Server = import('node:net').Server>(
+    options: sockets.ListenOptions<S>,
+    connectionListener?: (socket: import('node:net').Socket) => void,
+  ): Promise<S> {
+    return sockets.listen(this, options, connectionListener);
+  }
+  /** A TCP connection made from inside this namespace: see sockets.connect. */
+  connect(options: sockets.ConnectOptions): Promise<import('node:net').Socket> {
+    return sockets.connect(this, options);
+  }
+  /** A UDP socket bound inside this namespace: see sockets.bindUdp. */
+  bindUdp(options: sockets.UdpOptions = {}): Promise<import('node:dgram').Socket> {
+    return sockets.bindUdp(this, options);
   }
 
   /** Closes the fd and the sockets; pending requests reject with ERR_NETLINK_CLOSED.

@@ -1,0 +1,259 @@
+// Node sockets that live in another network namespace. A socket belongs to the namespace
+// it was created in, for its whole life, whichever thread later uses it. So the addon
+// creates it on one of its own threads inside the namespace (SOCK_CLOEXEC, bound when
+// asked), and Node adopts the fd; everything after that (listen, connect, I/O) runs on
+// the JS thread as for any other socket. Name resolution is not done here: dns.lookup
+// would ask the caller's resolver, not the namespace's, so hosts are IP literals.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { ArgumentError, ArgumentRangeError, NetlinkError } from './errors.js';
+import { formatAddress, parseAddress, type ParsedAddress } from './ip.js';
+import { Namespace } from './namespace.js';
+import { native } from './native.js';
+import { withNamespaceFd, type NetnsRef } from './target.js';
+import { describeValue, validateAbortSignal, validateObject } from './validate.js';
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_STREAM = 1;
+const SOCK_DGRAM = 2;
+const ETIMEDOUT = -110;
+
+export interface ListenOptions<S extends net.Server = net.Server> extends net.ServerOpts {
+  /** 0 lets the kernel pick a free port: read it from server.address(). */
+  port: number;
+  /** IP address inside the namespace. Default '0.0.0.0'; '::' listens on IPv4 and IPv6. */
+  host?: string;
+  backlog?: number;
+  /** A server to listen with, e.g. http.createServer(handler); the other server options
+   *  are then ignored. Default: a new net.Server. */
+  server?: S;
+}
+
+export interface ConnectOptions {
+  /** IP address to connect to, as seen from inside the namespace. */
+  host: string;
+  port: number;
+  /** Bind the socket to this local address (and localPort) first. */
+  localAddress?: string;
+  localPort?: number;
+  /** Milliseconds to wait for the connection; rejects with code 'ETIMEDOUT'. 0: the kernel's own. */
+  timeout?: number;
+  signal?: AbortSignal;
+  allowHalfOpen?: boolean;
+}
+
+export interface UdpOptions extends Omit<dgram.SocketOptions, 'type' | 'reuseAddr' | 'reusePort' | 'ipv6Only' | 'lookup'> {
+  /** Local address inside the namespace. Default '0.0.0.0'; its family makes it udp4 or udp6. */
+  host?: string;
+  /** Default 0: any free port. */
+  port?: number;
+}
+
+/**
+ * Starts a TCP server listening inside `netns` (`ip netns exec NS` + a server, without a
+ * process): the addon creates and binds the socket in the namespace, the server adopts it.
+ * Resolves once listening; with port 0, server.address() has the real port. Connections
+ * come from the namespace's interfaces only: 127.0.0.1 there is not the caller's.
+ *
+ * Rejects with NetlinkError for bind failures (EADDRINUSE, EADDRNOTAVAIL ...). Once the
+ * server listens it owns the socket: server.close() releases it. Do not call
+ * server.listen() again on it, that would listen in the caller's namespace.
+ */
+export async function listen<S extends net.Server = net.Server>(
+  netns: NetnsRef,
+  options: ListenOptions<S>,
+  connectionListener?: (socket: net.Socket) => void,
+): Promise<S> {
+  const { port, host = '0.0.0.0', backlog, server: given, ...serverOptions } = validateObject(options, 'options') as unknown as ListenOptions<S>;
+  const address = parseAddress(host, 'options.host');
+  validatePort(port, 'options.port', 0);
+  if (backlog !== undefined) validateInt(backlog, 'options.backlog', 0, 0x7fffffff);
+  if (given !== undefined && !(given instanceof net.Server)) {
+    throw new ArgumentError('ERR_INVALID_ARG_TYPE', 'options.server', `must be a net.Server, received ${describeValue(given)}`);
+  }
+  if (given?.listening) throw new ArgumentError('ERR_SERVER_ALREADY_LISTEN', 'options.server', 'is already listening');
+  if (connectionListener !== undefined && typeof connectionListener !== 'function') {
+    throw new ArgumentError('ERR_INVALID_ARG_TYPE', 'connectionListener', `must be a function, received ${describeValue(connectionListener)}`);
+  }
+  const server = (given ?? net.createServer(serverOptions)) as S;
+  if (connectionListener) server.on('connection', connectionListener);
+  try {
+    const fd = await socketIn(netns, address.family, SOCK_STREAM, { address, port });
+    await adoptListening(server, fd, backlog);
+  } catch (e) {
+    if (connectionListener) server.off('connection', connectionListener);
+    throw e;
+  }
+  return server;
+}
+
+function adoptListening(server: net.Server, fd: number, backlog: number | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => {
+      server.off('listening', onListening);
+      reject(e);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError).once('listening', onListening);
+    try {
+      // exclusive: a cluster worker would otherwise ask the primary to listen for it, in
+      // the primary's namespace and without our fd.
+      server.listen({ fd, exclusive: true, ...(backlog !== undefined ? { backlog } : {}) });
+    } catch (e) {
+      server.off('error', onError).off('listening', onListening);
+      native.close(fd);
+      reject(e);
+    }
+    // From here the server owns the fd: when listen(2) fails (EADDRINUSE, when another
+    // socket bound the port too and listened first), Node closes the handle, and the fd
+    // with it, before it emits 'error'; closing it here as well could hit a reused number.
+  });
+}
+
+/**
+ * Opens a TCP connection from inside `netns` to host:port, as a process in the namespace
+ * would (its routes, its addresses, its 127.0.0.1). Resolves to the connected socket.
+ * Rejects with Node's connect errors (code 'ECONNREFUSED', 'EHOSTUNREACH' ...), with code
+ * 'ETIMEDOUT' after options.timeout, or with an AbortError; the socket is closed then.
+ * Do not call connect() again on the socket: Node would make a new one in the caller's
+ * namespace.
+ */
+export async function connect(netns: NetnsRef, options: ConnectOptions): Promise<net.Socket> {
+  const o = validateObject(options, 'options') as unknown as ConnectOptions;
+  const remote = parseAddress(o.host, 'options.host');
+  validatePort(o.port, 'options.port', 1);
+  const local = o.localAddress !== undefined ? parseAddress(o.localAddress, 'options.localAddress', { family: remote.family }) : undefined;
+  if (o.localPort !== undefined) validatePort(o.localPort, 'options.localPort', 0);
+  const timeout = o.timeout === undefined ? 0 : validateInt(o.timeout, 'options.timeout', 0, 0x7fffffff);
+  const signal = validateAbortSignal(o.signal, 'options.signal');
+  if (signal?.aborted) throw abortError(signal);
+
+  const bindTo = local ?? (o.localPort !== undefined ? anyAddress(remote.family) : undefined);
+  const fd = await socketIn(netns, remote.family, SOCK_STREAM, bindTo && { address: bindTo, port: o.localPort ?? 0 });
+  if (signal?.aborted) {
+    native.close(fd);
+    throw abortError(signal);
+  }
+  let socket: net.Socket;
+  try {
+    socket = new net.Socket({ fd, allowHalfOpen: o.allowHalfOpen ?? false });
+  } catch (e) {
+    native.close(fd);
+    throw e;
+  }
+  // The socket owns the fd now: destroy() closes it. connect() must follow in this same
+  // tick: the adopted socket has already asked to read, and once the event loop polls an
+  // unconnected socket that read fails (ENOTCONN) and Node destroys it. With an IP literal
+  // Node connects in a nextTick, before any poll.
+  socket.connect(o.port, o.host);
+  return whenConnected(socket, { timeout, signal, host: o.host, port: o.port });
+}
+
+function whenConnected(socket: net.Socket, w: { timeout: number; signal: AbortSignal | undefined; host: string; port: number }): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const timer = w.timeout > 0 ? setTimeout(() => socket.destroy(connectTimeout(w.host, w.port)), w.timeout) : undefined;
+    const onAbort = (): void => {
+      socket.destroy(abortError(w.signal!));
+    };
+    const done = (): void => {
+      clearTimeout(timer);
+      w.signal?.removeEventListener('abort', onAbort);
+      socket.off('connect', onConnect).off('error', onError);
+    };
+    const onConnect = (): void => {
+      done();
+      resolve(socket);
+    };
+    const onError = (e: Error): void => {
+      done();
+      reject(e);
+    };
+    socket.once('connect', onConnect).once('error', onError);
+    w.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * A UDP socket bound inside `netns` (default 0.0.0.0, any port). Node's dgram adopts the fd
+ * through bind({ fd }); sends and receives then go through the namespace. socket.close()
+ * releases it. Rejects with NetlinkError for bind failures.
+ */
+export async function bindUdp(netns: NetnsRef, options: UdpOptions = {}): Promise<dgram.Socket> {
+  const { host = '0.0.0.0', port = 0, ...socketOptions } = validateObject(options, 'options') as UdpOptions;
+  const address = parseAddress(host, 'options.host');
+  validatePort(port, 'options.port', 0);
+  const socket = dgram.createSocket({ ...socketOptions, type: address.family === 4 ? 'udp4' : 'udp6' });
+  let fd: number;
+  try {
+    fd = await socketIn(netns, address.family, SOCK_DGRAM, { address, port });
+  } catch (e) {
+    socket.close();
+    throw e;
+  }
+  return new Promise((resolve, reject) => {
+    try {
+      // bind({ fd }) emits 'listening' synchronously; exclusive keeps a cluster worker from
+      // handing the fd to the primary.
+      socket.bind({ fd, exclusive: true }, () => resolve(socket));
+    } catch (e) {
+      native.close(fd);
+      socket.close();
+      reject(e);
+    }
+  });
+}
+
+/** A socket created inside the namespace, of `family`, bound to `bind` when given. */
+async function socketIn(netns: NetnsRef, family: 4 | 6, type: number, bind?: { address: ParsedAddress; port: number }): Promise<number> {
+  try {
+    return await withNamespaceFd(netns, (nsFd) =>
+      native.socketIn(nsFd, family === 4 ? AF_INET : AF_INET6, type, 0, bind ? bind.address.bytes : null, bind?.port ?? 0),
+    );
+  } catch (e) {
+    // The addon's error names only the syscall; say what was bound, and where.
+    if (!(e instanceof NetlinkError) || e.operation !== undefined) throw e;
+    const where = netns instanceof Namespace ? netns.toString() : `netns '${String(netns)}'`;
+    throw new NetlinkError({ errno: e.errno, syscall: e.syscall, ...(bind ? { object: formatEndpoint(bind.address, bind.port) } : {}), hint: `in ${where}` });
+  }
+}
+
+function formatEndpoint(address: ParsedAddress, port: number): string {
+  const host = formatAddress(address.bytes);
+  return address.family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function anyAddress(family: 4 | 6): ParsedAddress {
+  return { family, bytes: Buffer.alloc(family === 4 ? 4 : 16) };
+}
+
+function validatePort(value: unknown, field: string, min: number): number {
+  if (typeof value !== 'number') throw new ArgumentError('ERR_SOCKET_BAD_PORT', field, `must be a number, received ${describeValue(value)}`);
+  if (!Number.isInteger(value) || value < min || value > 65535) {
+    throw new ArgumentRangeError('ERR_SOCKET_BAD_PORT', field, `must be an integer from ${min} to 65535, received ${String(value)}`);
+  }
+  return value;
+}
+
+function validateInt(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number') throw new ArgumentError('ERR_INVALID_ARG_TYPE', field, `must be a number, received ${describeValue(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ArgumentRangeError('ERR_OUT_OF_RANGE', field, `must be an integer from ${min} to ${max}, received ${String(value)}`);
+  }
+  return value;
+}
+
+/** Shaped like Node's own connect errors (code, errno, syscall, address, port). */
+function connectTimeout(host: string, port: number): Error {
+  return Object.assign(new Error(`connect ETIMEDOUT ${host}:${port}`), { code: 'ETIMEDOUT', errno: ETIMEDOUT, syscall: 'connect', address: host, port });
+}
+
+/** What Node's own APIs reject with on abort. */
+function abortError(signal: AbortSignal): Error {
+  const e = new Error('The operation was aborted', { cause: signal.reason });
+  e.name = 'AbortError';
+  return Object.assign(e, { code: 'ABORT_ERR' });
+}
