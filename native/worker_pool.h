@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -82,6 +83,8 @@ class WorkerPool {
   std::unordered_map<uint32_t, Job *> cancellable_;
   std::vector<std::thread> threads_;
   bool stopping_ = false;
+  std::atomic<size_t> queued_{0};
+  static constexpr std::chrono::microseconds kSpin{50};
   size_t pending_ = 0;  // touched on the JS thread only
 };
 

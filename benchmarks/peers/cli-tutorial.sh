@@ -1,0 +1,48 @@
+#!/bin/bash
+# W(N) as an iproute2 tutorial writes it: ~10 `ip` processes per container, the veth created
+# in the host and then moved (one RCU grace period, ~19 ms, per move), the inside configured
+# with `ip netns exec`.
+#   cli-tutorial.sh N setup|teardown      prints {"ms": <elapsed ms of the phase>}
+# Teardown: `ip netns delete` each namespace and `ip link delete br0`; namespace deletion
+# returns at once, so then poll the host's links until the kernel has destroyed every h<i>.
+set -eu
+n=${1:?usage: cli-tutorial.sh N setup|teardown}
+phase=${2:?usage: cli-tutorial.sh N setup|teardown}
+
+t0=$EPOCHREALTIME
+case $phase in
+setup)
+  ip link add br0 type bridge
+  ip addr add 10.200.0.1/16 dev br0
+  ip link set br0 up
+  for ((i = 1; i <= n; i++)); do
+    ns=c$i
+    ip netns add $ns
+    # The container end gets a temporary name: the host may have an eth0 of its own.
+    ip link add h$i type veth peer name p$i
+    ip link set p$i netns $ns
+    ip netns exec $ns ip link set p$i name eth0
+    ip link set h$i master br0
+    ip link set h$i up
+    ip netns exec $ns ip link set lo up
+    ip netns exec $ns ip link set eth0 up
+    ip netns exec $ns ip addr add 10.200.$((i / 250)).$((i % 250 + 2))/16 dev eth0
+    ip netns exec $ns ip route add default via 10.200.0.1
+  done
+  ;;
+teardown)
+  for ((i = 1; i <= n; i++)); do ip netns delete c$i; done
+  ip link delete br0
+  # Clean means the kernel has removed the links, which it does in batches after the
+  # namespaces went away: poll (one `ip` process, a few ms) every 10 ms until no h<i> is left.
+  while ip -o link show | grep -qE '^[0-9]+: h[0-9]+[@:]'; do sleep 0.01; done
+  ;;
+*)
+  echo "usage: cli-tutorial.sh N setup|teardown" >&2
+  exit 2
+  ;;
+esac
+t1=$EPOCHREALTIME
+# EPOCHREALTIME is seconds.microseconds: subtract as integer microseconds.
+us=$((10#${t1/[.,]/} - 10#${t0/[.,]/}))
+printf '{"ms": %d.%03d}\n' $((us / 1000)) $((us % 1000))
