@@ -96,6 +96,9 @@ interface Warning {
   message: string;
 }
 
+/** Microtask hops between the first queued request and the send (see scheduleFlush). */
+const FLUSH_HOPS = 8;
+
 export const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_BATCH_MESSAGES = 2048;
 const MAX_BATCH_BYTES = 1 << 20;
@@ -231,11 +234,15 @@ export class Connection extends EventEmitter {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.inFlight) return;
     this.flushScheduled = true;
-    // A microtask lets every request issued in the same tick share one sendmsg.
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    // A few microtask hops: requests issued in the same tick share one sendmsg even when each
+    // went through some awaits before reaching the queue, without waiting for the event loop.
+    const later = (hops: number): void =>
+      queueMicrotask(() => {
+        if (hops > 0) return later(hops - 1);
+        this.flushScheduled = false;
+        this.flush();
+      });
+    later(FLUSH_HOPS);
   }
 
   private flush(): void {

@@ -69,3 +69,4 @@ export {
 export { addMasquerade, listMasquerades, removeMasquerade, removeAllMasquerades, type MasqueradeOptions, type MasqueradeRule } from './nftables/masquerade.js';
 export { spawn, execFile, execInAll, ExecError, type SpawnOptions, type ExecFileOptions, type ExecResult, type ExecInAllOptions, type ExecInAllResult } from './exec.js';
 export { listen, connect, bindUdp, type ListenOptions, type ConnectOptions, type UdpOptions } from './sockets.js';
+export { batch } from './batch.js';

@@ -4,11 +4,11 @@
 // can tell us (the veth create's echo gives both indexes).
 import { ArgumentError, ArgumentRangeError, NetlinkError } from './errors.js';
 import { parsePrefix } from './ip.js';
-import { waitForLinksGone, monitorLinks } from './monitor.js';
+import { waitForLinksGone } from './monitor.js';
 import { Namespace, createNamespace, deleteNamespace, openNamespace } from './namespace.js';
 import { addMasquerade, removeMasquerade } from './nftables/masquerade.js';
 import { addAddress } from './route/addresses.js';
-import { createBridge, createVethPair, deleteLinkGroup, getLink, setLink, type LinkRef } from './route/links.js';
+import { createBridge, createVethPair, deleteLink, deleteLinkGroup, getLink, setLink, setMaster, type LinkRef } from './route/links.js';
 import { replaceRoute, type RouteSpec } from './route/routes.js';
 import { setSysctl, type SysctlValue } from './sysctl.js';
 import { validateInterfaceName, validateMtu, validateNamespaceName, validateObject, validateU32 } from './validate.js';
@@ -40,7 +40,11 @@ export interface MasqueradeSpec {
 }
 
 export interface NamespaceSpec {
+  /** The name in the run dir; for an anonymous namespace only a key in the result. */
   name: string;
+  /** No /run/netns file: the namespace lives as long as the handle in the apply result (for
+   *  ephemeral workloads; it saves the file and the mount). */
+  anonymous?: boolean;
   /** false: IPv6 off inside the namespace before its links come up (no DAD/MLD flood). */
   ipv6?: boolean;
   /** Bring lo up (default true). */
@@ -91,6 +95,10 @@ export interface ItemResult {
 export interface ApplyResult {
   items: ItemResult[];
   elapsedMs: number;
+  /** Handles of the anonymous namespaces, by their spec name: they live while these are open.
+   *  Pass this result to destroyTopology(), or close them. */
+  namespaces: Map<string, Namespace>;
+  spec: TopologySpec;
 }
 
 /** Some items failed; `results` says which, with their errors. */
@@ -190,6 +198,10 @@ interface Context {
   bridgeIndex: Map<string, number>;
   createdNamespaces: string[];
   createdBridges: string[];
+  /** Host ends of the veths this call created, and whether their namespace was created by
+   *  this call too (then deleting the namespace takes the veth with it). */
+  createdHostEnds: { name: string; namespaceCreated: boolean }[];
+  anonymous: Map<string, Namespace>;
 }
 
 async function ensureBridge(b: BridgeSpec, ctx: Context): Promise<ItemResult> {
@@ -212,7 +224,7 @@ async function ensureBridge(b: BridgeSpec, ctx: Context): Promise<ItemResult> {
 
 /** Creates the veth (peer inside `ns`) or, when the host end exists, adopts it. Returns the
  *  index of the inside end within `ns`. */
-async function ensureInterface(f: InterfaceSpec, ns: Namespace, ctx: Context): Promise<number> {
+async function ensureInterface(f: InterfaceSpec, ns: Namespace, ctx: Context, namespaceCreated: boolean): Promise<number> {
   const master: LinkRef | undefined = f.master === undefined ? undefined : ctx.bridgeIndex.get(f.master);
   try {
     const made = await createVethPair({
@@ -223,6 +235,7 @@ async function ensureInterface(f: InterfaceSpec, ns: Namespace, ctx: Context): P
       ...(f.mtu !== undefined ? { mtu: f.mtu } : {}),
       peer: { name: f.name, netns: ns, group: ctx.group, ...(f.mtu !== undefined ? { mtu: f.mtu } : {}) },
     });
+    ctx.createdHostEnds.push({ name: f.peer, namespaceCreated });
     if (made.peer.index !== undefined) return made.peer.index;
   } catch (e) {
     if (!isCode(e, 'EEXIST')) throw e;
@@ -230,24 +243,22 @@ async function ensureInterface(f: InterfaceSpec, ns: Namespace, ctx: Context): P
     const host = await getLink(f.peer);
     if (host.kind !== 'veth') throw e;
     await setLink(host.index, { up: true, group: ctx.group });
-    if (master !== undefined && host.masterIndex !== master) {
-      const { setMaster } = await import('./route/links.js');
-      await setMaster(host.index, master);
-    }
+    if (master !== undefined && host.masterIndex !== master) await setMaster(host.index, master);
   }
   return (await ns.getLink(f.name)).index;
 }
 
 async function configureNamespace(n: NamespaceSpec, ctx: Context, signal?: AbortSignal): Promise<ItemResult> {
   signal?.throwIfAborted();
-  const { ns, existed } = await ensureNamespace(n.name);
-  if (!existed) ctx.createdNamespaces.push(n.name);
+  const { ns, existed } = n.anonymous ? { ns: await createNamespace(), existed: false } : await ensureNamespace(n.name);
+  if (n.anonymous) ctx.anonymous.set(n.name, ns);
+  else if (!existed) ctx.createdNamespaces.push(n.name);
   try {
     if (n.ipv6 === false) {
       // Before any link arrives: new devices copy `default`.
       await Promise.all([ns.setSysctl('net.ipv6.conf.all.disable_ipv6', 1), ns.setSysctl('net.ipv6.conf.default.disable_ipv6', 1)]);
     }
-    const indexes = await Promise.all((n.interfaces ?? []).map((f) => ensureInterface(f, ns, ctx)));
+    const indexes = await Promise.all((n.interfaces ?? []).map((f) => ensureInterface(f, ns, ctx, !existed)));
     // Everything inside the namespace in one go: issued together, sent in one sendmsg, in order
     // (links up before addresses before routes).
     const inside: Promise<unknown>[] = [];
@@ -262,7 +273,8 @@ async function configureNamespace(n: NamespaceSpec, ctx: Context, signal?: Abort
     for (const m of n.masquerade ?? []) await addMasquerade({ ...m, netns: ns });
     return { item: n.name, ok: true, existed };
   } finally {
-    ns.close();
+    // Named namespaces live on in the run dir; anonymous ones only through their handle.
+    if (!n.anonymous) ns.close();
   }
 }
 
@@ -289,7 +301,7 @@ async function pool<T, R>(items: T[], limit: number, signal: AbortSignal | undef
 export async function applyTopology(spec: TopologySpec, opts: ApplyOptions = {}): Promise<ApplyResult> {
   validateTopology(spec);
   const started = performance.now();
-  const ctx: Context = { group: spec.group ?? defaultGroup(spec), bridgeIndex: new Map(), createdNamespaces: [], createdBridges: [] };
+  const ctx: Context = { group: spec.group ?? defaultGroup(spec), bridgeIndex: new Map(), createdNamespaces: [], createdBridges: [], createdHostEnds: [], anonymous: new Map() };
   const namespaces = spec.namespaces ?? [];
   const total = (spec.bridges?.length ?? 0) + namespaces.length + 1;
   let done = 0;
@@ -323,7 +335,7 @@ export async function applyTopology(spec: TopologySpec, opts: ApplyOptions = {})
     items.push({ item: 'apply', ok: false, error: e as Error });
   }
   const failed = items.filter((r) => !r.ok);
-  if (failed.length === 0 && !opts.signal?.aborted) return { items, elapsedMs: performance.now() - started };
+  if (failed.length === 0 && !opts.signal?.aborted) return { items, elapsedMs: performance.now() - started, namespaces: ctx.anonymous, spec };
   if (opts.rollback !== false) await rollback(ctx);
   if (opts.signal?.aborted && failed.length === 0) throw opts.signal.reason;
   const first = failed[0]!;
@@ -331,7 +343,12 @@ export async function applyTopology(spec: TopologySpec, opts: ApplyOptions = {})
 }
 
 async function rollback(ctx: Context): Promise<void> {
-  await destroyParts(ctx.createdNamespaces, ctx.createdBridges, [], { wait: true });
+  for (const ns of ctx.anonymous.values()) ns.close();
+  // Veths we added to namespaces that existed before must be deleted one by one.
+  await Promise.all(
+    ctx.createdHostEnds.filter((e) => !e.namespaceCreated).map((e) => deleteLink(e.name).catch((err) => (isCode(err, 'ENODEV') ? undefined : Promise.reject(err)))),
+  );
+  await destroyParts(ctx.createdNamespaces, ctx.createdBridges, ctx.createdHostEnds.map((e) => e.name), { wait: true });
 }
 
 export interface DestroyOptions {
@@ -346,12 +363,16 @@ export interface DestroyOptions {
  * the host links of the spec's link group, the masquerade rules. Missing parts are fine.
  * Sysctls are left as they are (their earlier values are not known).
  */
-export async function destroyTopology(spec: TopologySpec, opts: DestroyOptions = {}): Promise<void> {
+export async function destroyTopology(target: TopologySpec | ApplyResult, opts: DestroyOptions = {}): Promise<void> {
+  const applied = 'items' in target && 'spec' in target ? (target as ApplyResult) : undefined;
+  const spec = applied ? applied.spec : (target as TopologySpec);
   validateTopology(spec);
   const hostEnds = (spec.namespaces ?? []).flatMap((n) => (n.interfaces ?? []).map((f) => f.peer));
   for (const m of spec.masquerade ?? []) await removeMasquerade(m);
+  // Anonymous namespaces go when their last handle closes; their veths follow.
+  for (const ns of applied?.namespaces.values() ?? []) ns.close();
   await destroyParts(
-    (spec.namespaces ?? []).map((n) => n.name),
+    (spec.namespaces ?? []).filter((n) => !n.anonymous).map((n) => n.name),
     (spec.bridges ?? []).map((b) => b.name),
     hostEnds,
     opts,
@@ -360,23 +381,16 @@ export async function destroyTopology(spec: TopologySpec, opts: DestroyOptions =
 }
 
 async function destroyParts(namespaces: string[], bridges: string[], hostEnds: string[], opts: DestroyOptions, group?: number): Promise<void> {
-  const wait = opts.wait !== false;
-  // Subscribe before deleting, so no removal can be missed.
-  const monitor = wait && namespaces.length > 0 ? await monitorLinks() : undefined;
-  try {
-    await pool(namespaces, 64, opts.signal, (name) => deleteNamespace(name).catch((e) => (isCode(e, 'ENOENT') ? undefined : Promise.reject(e))));
-    if (monitor) {
-      monitor.close();
-      await waitForLinksGone(hostEnds, { ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-    }
-  } finally {
-    monitor?.close();
+  await pool(namespaces, 64, opts.signal, (name) => deleteNamespace(name).catch((e) => (isCode(e, 'ENOENT') ? undefined : Promise.reject(e))));
+  // The kernel destroys the namespaces, and the veths in them, in its own time: wait for the
+  // host ends to go (it subscribes, then looks, so nothing is missed).
+  if (opts.wait !== false && hostEnds.length > 0) {
+    await waitForLinksGone(hostEnds, { ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   }
   if (group !== undefined) {
     await deleteLinkGroup(group).catch((e) => (isCode(e, 'ENODEV') || isCode(e, 'EINVAL') ? undefined : Promise.reject(e)));
   }
   for (const b of bridges) {
-    const { deleteLink } = await import('./route/links.js');
     await deleteLink(b).catch((e) => (isCode(e, 'ENODEV') ? undefined : Promise.reject(e)));
   }
 }

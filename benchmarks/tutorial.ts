@@ -1,0 +1,33 @@
+// The tutorial topology: time to build it with the library (examples/pb-and-jelly.ts) and
+// with the tutorial's own ip commands, each in a fresh sandbox, interleaved.
+//   tsx benchmarks/tutorial.ts [--reps 7]
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' } } });
+const reps = Number(values.reps);
+
+const library = `
+  const { buildTutorial } = await import('./examples/pb-and-jelly.ts');
+  const t = performance.now();
+  const handles = await buildTutorial();
+  const ms = performance.now() - t;
+  for (const h of handles) h.close();
+  console.log(JSON.stringify({ ms }));`;
+
+function run(kind: 'library' | 'ip'): number {
+  const r =
+    kind === 'library'
+      ? spawnSync('scripts/sandbox', [process.execPath, '--import', 'tsx', '--input-type=module', '-e', library], { encoding: 'utf8' })
+      : spawnSync('scripts/sandbox', ['sh', '-c', 's=$(date +%s%N); benchmarks/tutorial-ip.sh; e=$(date +%s%N); echo "{\\"ms\\": $(( (e - s) / 1000 ))e-3}"'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${kind}: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!).ms;
+}
+
+const times = { library: [] as number[], ip: [] as number[] };
+for (let i = 0; i < reps; i++) {
+  times.library.push(run('library'));
+  times.ip.push(run('ip'));
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+console.log(`tutorial topology, median of ${reps}: library ${median(times.library).toFixed(1)} ms, ip commands ${median(times.ip).toFixed(1)} ms (${(median(times.ip) / median(times.library)).toFixed(1)}x)`);

@@ -1,0 +1,21 @@
+// An explicit group of calls: all are issued in the same tick, so the requests for one
+// namespace share a sendmsg, and each call gets its own result (one failure fails only itself).
+
+/**
+ * Runs the calls together and resolves with each one's outcome, in order:
+ *
+ *   const results = await batch([
+ *     () => ns.setLinkUp('eth0'),
+ *     () => ns.addAddress('eth0', '10.0.0.2/24'),
+ *     () => ns.addRoute({ to: 'default', via: '10.0.0.1' }),
+ *   ]);
+ *
+ * Requests to one connection are sent in the order of the calls, in one sendmsg as far as
+ * the kernel allows (one dump per sendmsg). Never rejects as a whole.
+ */
+export function batch<T extends readonly (() => Promise<unknown>)[]>(
+  calls: T,
+): Promise<{ [K in keyof T]: PromiseSettledResult<Awaited<ReturnType<T[K]>>> }> {
+  // new Promise(...) also catches a call that throws before returning its promise.
+  return Promise.allSettled(calls.map((call) => new Promise((resolve) => resolve(call())))) as never;
+}
