@@ -7,9 +7,12 @@ import { parsePrefix } from './ip.js';
 import { waitForLinksGone } from './monitor.js';
 import { Namespace, createNamespace, deleteNamespace, openNamespace } from './namespace.js';
 import { addMasquerade, removeMasquerade } from './nftables/masquerade.js';
-import { addAddress } from './route/addresses.js';
-import { createBridge, createVethPair, deleteLink, deleteLinkGroup, getLink, setLink, setMaster, type LinkRef } from './route/links.js';
-import { replaceRoute, type RouteSpec } from './route/routes.js';
+import { addAddress, addressRequest } from './route/addresses.js';
+import { NLM_F_CREATE, NLM_F_REPLACE } from './netlink/message.js';
+import * as rt from './netlink/rtnetlink.js';
+import { send, type PreparedRequest } from './target.js';
+import { createBridge, createVethPair, deleteLink, deleteLinkGroup, getLink, linkUpRequest, setLink, setMaster, type LinkRef } from './route/links.js';
+import { replaceRoute, routeRequest, type RouteSpec } from './route/routes.js';
 import { setSysctl, type SysctlValue } from './sysctl.js';
 import { validateInterfaceName, validateMtu, validateNamespaceName, validateObject, validateU32 } from './validate.js';
 
@@ -259,16 +262,21 @@ async function configureNamespace(n: NamespaceSpec, ctx: Context, signal?: Abort
       await Promise.all([ns.setSysctl('net.ipv6.conf.all.disable_ipv6', 1), ns.setSysctl('net.ipv6.conf.default.disable_ipv6', 1)]);
     }
     const indexes = await Promise.all((n.interfaces ?? []).map((f) => ensureInterface(f, ns, ctx, !existed)));
-    // Everything inside the namespace in one go: issued together, sent in one sendmsg, in order
-    // (links up before addresses before routes).
-    const inside: Promise<unknown>[] = [];
-    if (n.loopback !== false) inside.push(ns.setLinkUp(1));
+    // Everything inside the namespace in one go: queued synchronously in this order, sent in
+    // one sendmsg, executed by the kernel in order (links up, addresses, the routes using them).
+    const conn = await ns.connection();
+    const inside: PreparedRequest[] = [];
+    if (n.loopback !== false) inside.push(linkUpRequest(1));
     (n.interfaces ?? []).forEach((f, i) => {
-      inside.push(ns.setLinkUp(indexes[i]!));
-      for (const a of f.addresses ?? []) inside.push(ns.addAddress(indexes[i]!, ...addressArgs(a)));
+      inside.push(linkUpRequest(indexes[i]!));
+      for (const a of f.addresses ?? []) inside.push(addressRequest(indexes[i]!, ...addressArgs(a), f.name));
     });
-    await Promise.all(inside);
-    await Promise.all((n.routes ?? []).map((r) => ns.replaceRoute(r)));
+    for (const r of n.routes ?? []) {
+      const oif = r.dev === undefined ? undefined : typeof r.dev === 'number' ? r.dev : indexes[(n.interfaces ?? []).findIndex((f) => f.name === r.dev)];
+      if (r.dev !== undefined && oif === undefined) throw new ArgumentError('ERR_TOPOLOGY_UNKNOWN_LINK', 'routes.dev', `'${r.dev}' is not an interface of ${n.name}`);
+      inside.push(routeRequest(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r, oif));
+    }
+    await Promise.all(inside.map((r) => send(conn, r)));
     for (const [key, value] of Object.entries(n.sysctls ?? {})) await ns.setSysctl(key, value);
     for (const m of n.masquerade ?? []) await addMasquerade({ ...m, netns: ns });
     return { item: n.name, ok: true, existed };

@@ -5,7 +5,7 @@ import { broadcastOf, formatAddress, parseAddress, parsePrefix, type ParsedPrefi
 import { decodeAddress, encodeAddress, type AddressMessage } from '../netlink/address.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
-import { netnsLabel, withConnection, type NetnsOption } from '../target.js';
+import { netnsLabel, send, withConnection, type NetnsOption, type PreparedRequest } from '../target.js';
 import { validateInterfaceName, validateObject } from '../validate.js';
 import { dumpLinkMessages, linkSelector, resolveIndex, type LinkRef } from './links.js';
 
@@ -98,17 +98,19 @@ function scopeOf(scope: string): number {
   return v;
 }
 
+/** @internal RTM_NEWADDR for a link index (validates everything). */
+export function addressRequest(index: number, cidr: string, opts: AddAddressOptions = {}, label: LinkRef = index): PreparedRequest {
+  validateObject(opts, 'options');
+  const m = addressMessage(index, parsePrefix(cidr, 'address'), opts);
+  const flags = NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL);
+  return { encode: (w, seq) => encodeAddress(w, rt.RTM_NEWADDR, flags, seq, m), opts: { operation: 'RTM_NEWADDR', object: `${cidr} dev ${label}` } };
+}
+
 /** Adds an address to a link (`ip address add CIDR [brd +] dev LINK`). */
 export async function addAddress(link: LinkRef, cidr: string, opts: AddAddressOptions = {}): Promise<void> {
   linkSelector(link);
-  validateObject(opts, 'options');
-  const p = parsePrefix(cidr, 'address');
-  addressMessage(1, p, opts); // validate everything before any syscall
-  await withConnection(opts.netns, async (conn) => {
-    const m = addressMessage(await resolveIndex(conn, link), p, opts);
-    const flags = NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL);
-    await conn.request((w, seq) => encodeAddress(w, rt.RTM_NEWADDR, flags, seq, m), { operation: 'RTM_NEWADDR', object: `${cidr} dev ${link}` });
-  });
+  addressRequest(1, cidr, opts); // validate everything before any syscall
+  await withConnection(opts.netns, async (conn) => send(conn, addressRequest(await resolveIndex(conn, link), cidr, opts, link)));
 }
 
 /** Removes an address from a link. */

@@ -7,7 +7,7 @@ import { AttrReader, readU16, readU32, readU8, type ByteWriter } from '../netlin
 import { decodeLink, encodeLink, type LinkMessage } from '../netlink/link.js';
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
-import { netnsLabel, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef } from '../target.js';
+import { netnsLabel, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
 import { validateBoolean, validateIfIndex, validateInterfaceName, validateMtu, validateObject, validateU32 } from '../validate.js';
 
 /** A link by name or by index. */
@@ -320,6 +320,12 @@ export async function setLink(link: LinkRef, changes: SetLinkOptions, opts: Netn
     m.name = newName;
   }
   await withConnection(opts.netns, (conn) => request(conn, rt.RTM_NEWLINK, 0, m, linkLabel(link)));
+}
+
+/** @internal IFF_UP on or off for a link index. */
+export function linkUpRequest(index: number, up = true): PreparedRequest {
+  const m: Partial<LinkMessage> = { family: 0, index: validateIfIndex(index), flags: up ? IFF_UP : 0, change: IFF_UP };
+  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, 0, seq, m), opts: { operation: 'RTM_NEWLINK', object: `#${index}` } };
 }
 
 export const setLinkUp = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => setLink(link, { up: true }, opts);

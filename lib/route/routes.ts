@@ -5,7 +5,7 @@ import { formatAddress, parseAddress, parsePrefix, type IpFamily } from '../ip.j
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/message.js';
 import { decodeRoute, encodeRoute, type RouteMessage } from '../netlink/route.js';
 import * as rt from '../netlink/rtnetlink.js';
-import { netnsLabel, withConnection, type NetnsOption } from '../target.js';
+import { netnsLabel, send, withConnection, type NetnsOption, type PreparedRequest } from '../target.js';
 import { validateObject, validateU32 } from '../validate.js';
 import { dumpLinkMessages, linkSelector, resolveIndex, type LinkRef } from './links.js';
 import { scopeName } from './addresses.js';
@@ -117,21 +117,27 @@ function prepare(spec: RouteSpec): Prepared {
   return spec.dev !== undefined ? { m, dev: spec.dev, label } : { m, label };
 }
 
-async function send(type: number, flags: number, spec: RouteSpec): Promise<void> {
+/** @internal a route request; `oif` is the output link's index when `dev` is set. */
+export function routeRequest(type: number, flags: number, spec: RouteSpec, oif?: number): PreparedRequest {
+  const p = prepare(spec);
+  const m = oif === undefined ? p.m : { ...p.m, oif };
+  return { encode: (w, seq) => encodeRoute(w, type, flags, seq, m), opts: { operation: rt.rtmName(type), object: p.label } };
+}
+
+async function sendRoute(type: number, flags: number, spec: RouteSpec): Promise<void> {
   const p = prepare(spec);
   await withConnection(spec.netns, async (conn) => {
-    const m = { ...p.m };
-    if (p.dev !== undefined) m.oif = await resolveIndex(conn, p.dev, 'dev');
-    await conn.request((w, seq) => encodeRoute(w, type, flags, seq, m), { operation: rt.rtmName(type), object: p.label });
+    const oif = p.dev !== undefined ? await resolveIndex(conn, p.dev, 'dev') : undefined;
+    await send(conn, routeRequest(type, flags, spec, oif));
   });
 }
 
 /** `ip route add`: EEXIST if the route exists. */
-export const addRoute = (spec: RouteSpec): Promise<void> => send(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, spec);
+export const addRoute = (spec: RouteSpec): Promise<void> => sendRoute(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, spec);
 /** `ip route replace`: adds, or replaces the existing route to the same prefix. */
-export const replaceRoute = (spec: RouteSpec): Promise<void> => send(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, spec);
+export const replaceRoute = (spec: RouteSpec): Promise<void> => sendRoute(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, spec);
 /** `ip route del`: ESRCH if there is no such route. */
-export const deleteRoute = (spec: RouteSpec): Promise<void> => send(rt.RTM_DELROUTE, 0, spec);
+export const deleteRoute = (spec: RouteSpec): Promise<void> => sendRoute(rt.RTM_DELROUTE, 0, spec);
 
 export interface ListRoutesOptions extends NetnsOption {
   family?: IpFamily;
