@@ -22,6 +22,8 @@ import { ClosedError, NetlinkError, TimeoutError, capabilityHint } from './error
 /** What a connection needs from the kernel; the addon implements it, tests fake it. */
 export interface Transport {
   transact(request: Buffer, firstSeq: number, count: number, expected: number, timeoutMs: number, jobId: number): Promise<Buffer>;
+  /** Optional: the exchange on the calling thread, without sleeping (see native.ts). */
+  transactInline?(request: Buffer, firstSeq: number, count: number, expected: number): { replies: Buffer; complete: boolean; answered: number };
   cancel(jobId: number): void;
   close(): void;
 }
@@ -31,6 +33,10 @@ export interface RequestOptions {
   operation: string;
   /** What the request is about ('veth0', '10.0.0.1/24'), for error messages. */
   object?: string;
+  /** A request the kernel answers in microseconds inside send() (an address, a route, a link
+   *  flag, a GET): sent alone it runs on the calling thread, since two thread hand-offs cost
+   *  more than the request. Never for link creation/deletion, moves, dumps or big batches. */
+  inline?: boolean;
   /** Milliseconds to wait for the kernel's answer, counted from the call. An answer that
    *  reached the socket is still delivered when its transact ends a little later. */
   timeout?: number;
@@ -98,6 +104,9 @@ interface Warning {
 
 /** Microtask hops between the first queued request and the send (see scheduleFlush). */
 const FLUSH_HOPS = 8;
+/** RTNETLINK_INLINE=0 sends every request from the addon's threads. */
+const INLINE = process.env.RTNETLINK_INLINE !== '0';
+const EMPTY = Buffer.alloc(0);
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_BATCH_MESSAGES = 2048;
@@ -305,7 +314,10 @@ export class Connection extends EventEmitter {
     const timeoutMs = Math.max(1, Math.min(Math.ceil(waitUntil - performance.now()), MAX_TIMER_MS));
     let reply: Promise<Buffer>;
     try {
-      reply = this.transport.transact(request, firstSeq, seqCount, expected, timeoutMs, jobId);
+      reply =
+        batch.length === 1 && batch[0]!.opts.inline && INLINE && this.transport.transactInline
+          ? this.exchangeInline(request, firstSeq, seqCount, expected, timeoutMs, jobId)
+          : this.transport.transact(request, firstSeq, seqCount, expected, timeoutMs, jobId);
     } catch (e) {
       reply = Promise.reject(toError(e));
     }
@@ -324,6 +336,15 @@ export class Connection extends EventEmitter {
   }
 
   /** Sets the flags this layer owns, after checking the encoder wrote exactly one message. */
+  private exchangeInline(request: Buffer, firstSeq: number, count: number, expected: number, timeoutMs: number, jobId: number): Promise<Buffer> {
+    const r = this.transport.transactInline!(request, firstSeq, count, expected);
+    if (r.complete) return Promise.resolve(r.replies);
+    // The kernel had not answered everything by the end of send(): wait for the rest on a worker.
+    return this.transport
+      .transact(EMPTY, firstSeq, count, expected - r.answered, timeoutMs, jobId)
+      .then((rest) => Buffer.concat([r.replies, rest]));
+  }
+
   private checkAndPatch(w: ByteWriter, at: number, seq: number, p: Pending): number {
     const written = w.length - at;
     if (written < NLMSG_HDRLEN) throw new EncodeError(`${describe(p.opts)}: encoder wrote no netlink header`);

@@ -19,6 +19,10 @@ export interface NativeBinding {
    *  Resolves to every datagram from the kernel, each padded to 4 bytes; datagrams from any
    *  other sender are dropped. */
   transact(fd: number, request: Buffer, firstSeq: number, count: number, expected: number, timeoutMs: number, jobId: number): Promise<Buffer>;
+  /** The same exchange on the calling thread for requests the kernel answers inside send():
+   *  never sleeps. `complete` false: finish with transact() of an empty buffer for the
+   *  `expected - answered` answers still due. */
+  transactInline(fd: number, request: Buffer, firstSeq: number, count: number, expected: number): { replies: Buffer; complete: boolean; answered: number };
   /** Receives whatever the kernel sends next (notifications); null on timeout or cancel. */
   receive(fd: number, timeoutMs: number, jobId: number): Promise<Buffer | null>;
   /** Sets the cancel flag of a pending transact/receive; it ends within ~50 ms. */

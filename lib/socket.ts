@@ -11,6 +11,10 @@ export class NativeTransport implements Transport {
     return native.transact(this.fd, request, firstSeq, count, expected, timeoutMs, jobId);
   }
 
+  transactInline(request: Buffer, firstSeq: number, count: number, expected: number) {
+    return native.transactInline(this.fd, request, firstSeq, count, expected);
+  }
+
   cancel(jobId: number): void {
     native.cancel(jobId);
   }

@@ -49,9 +49,9 @@ int WaitReadable(int fd, int64_t deadline, Job &job) {
 
 // One datagram from the kernel into w.recvBuffer. Returns its length, 0 for a datagram that
 // did not come from the kernel (dropped), -1 with errno on failure (EAGAIN when none waits).
-ssize_t ReceiveFromKernel(int fd, Worker &w, int flags) {
+ssize_t ReceiveFromKernel(int fd, std::vector<uint8_t> &buffer, int flags) {
   sockaddr_nl from{};
-  iovec iov{w.recvBuffer.data(), w.recvBuffer.size()};
+  iovec iov{buffer.data(), buffer.size()};
   msghdr msg{};
   msg.msg_name = &from;
   msg.msg_namelen = sizeof from;
@@ -124,40 +124,53 @@ struct OpenNetlinkJob : Job {
   Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd); }
 };
 
-struct TransactJob : Job {
+// One exchange: send the requests (unless there are none), then receive until `expected` of
+// seqs firstSeq..firstSeq+count-1 are answered by NLMSG_ERROR or NLMSG_DONE. With a deadline
+// of -1 it never sleeps: it takes what the kernel queued during send() and stops.
+struct Exchange {
   int fd;
-  Napi::Reference<Napi::Buffer<uint8_t>> requestRef;  // keeps the request alive
   const uint8_t *request;
   size_t requestLength;
   uint32_t firstSeq, count, expected;
-  int timeoutMs;
   Bytes replies;
+  bool complete = false;
+  uint32_t answeredCount = 0;
+  int error = 0;
+  const char *syscall = "";
 
-  void Run(Worker &w) override {
-    ssize_t sent;
-    do {
-      sent = send(fd, request, requestLength, 0);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0) return Fail(errno, "sendmsg");
-
+  void Run(std::vector<uint8_t> &buffer, int64_t deadline, Job *job) {
+    if (requestLength > 0) {
+      ssize_t sent;
+      do {
+        sent = send(fd, request, requestLength, 0);
+      } while (sent < 0 && errno == EINTR);
+      if (sent < 0) return Failed(errno, "sendmsg");
+    }
     std::vector<bool> answered(count, false);
     uint32_t left = expected;
-    int64_t deadline = NowMs() + timeoutMs;
     while (left > 0) {
       // The kernel answers most requests inside send(), so try before sleeping in poll().
-      ssize_t n = ReceiveFromKernel(fd, w, MSG_DONTWAIT);
+      ssize_t n = ReceiveFromKernel(fd, buffer, MSG_DONTWAIT);
       if (n < 0 && errno == EAGAIN) {
-        int r = WaitReadable(fd, deadline, *this);
-        if (r < 0) return Fail(errno, "poll");
+        if (deadline < 0 || job == nullptr) return;
+        int r = WaitReadable(fd, deadline, *job);
+        if (r < 0) return Failed(errno, "poll");
         if (r == 0) return;  // TypeScript sees which requests went unanswered
         continue;
       }
-      if (n < 0) return Fail(errno, "recvmsg");
+      if (n < 0) return Failed(errno, "recvmsg");
       if (n == 0) continue;
-      replies.Append(w.recvBuffer.data(), static_cast<size_t>(n));
-      uint32_t ended = CountAnswers(w.recvBuffer.data(), static_cast<size_t>(n), answered);
+      replies.Append(buffer.data(), static_cast<size_t>(n));
+      uint32_t ended = CountAnswers(buffer.data(), static_cast<size_t>(n), answered);
+      answeredCount += ended;
       left = ended >= left ? 0 : left - ended;
     }
+    complete = true;
+  }
+
+  void Failed(int err, const char *call) {
+    error = err;
+    syscall = call;
   }
 
   // Marks the requests this datagram ends (NLMSG_ERROR or NLMSG_DONE). A malformed length
@@ -178,8 +191,19 @@ struct TransactJob : Job {
     }
     return ended;
   }
+};
 
-  Napi::Value Result(Napi::Env env) override { return replies.Take(env); }
+struct TransactJob : Job {
+  Napi::Reference<Napi::Buffer<uint8_t>> requestRef;  // keeps the request alive
+  Exchange x;
+  int timeoutMs;
+
+  void Run(Worker &w) override {
+    x.Run(w.recvBuffer, NowMs() + timeoutMs, this);
+    if (x.error) Fail(x.error, x.syscall);
+  }
+
+  Napi::Value Result(Napi::Env env) override { return x.replies.Take(env); }
 };
 
 struct ReceiveJob : Job {
@@ -190,7 +214,7 @@ struct ReceiveJob : Job {
   void Run(Worker &w) override {
     int64_t deadline = NowMs() + timeoutMs;
     for (;;) {
-      ssize_t n = ReceiveFromKernel(fd, w, MSG_DONTWAIT);
+      ssize_t n = ReceiveFromKernel(fd, w.recvBuffer, MSG_DONTWAIT);
       if (n < 0 && errno == EAGAIN) {
         if (any) return;  // hand over what is here rather than wait for more
         int r = WaitReadable(fd, deadline, *this);
@@ -232,14 +256,14 @@ Napi::Value Transact(const Napi::CallbackInfo &info) {
     return env.Undefined();
   }
   auto *job = new TransactJob();
-  job->fd = ArgInt(info, 0);
+  job->x.fd = ArgInt(info, 0);
   auto buf = info[1].As<Napi::Buffer<uint8_t>>();
   job->requestRef = Napi::Persistent(buf);
-  job->request = buf.Data();
-  job->requestLength = buf.Length();
-  job->firstSeq = info[2].As<Napi::Number>().Uint32Value();
-  job->count = info[3].As<Napi::Number>().Uint32Value();
-  job->expected = info[4].As<Napi::Number>().Uint32Value();
+  job->x.request = buf.Data();
+  job->x.requestLength = buf.Length();
+  job->x.firstSeq = info[2].As<Napi::Number>().Uint32Value();
+  job->x.count = info[3].As<Napi::Number>().Uint32Value();
+  job->x.expected = info[4].As<Napi::Number>().Uint32Value();
   job->timeoutMs = ArgInt(info, 5);
   job->id = info[6].As<Napi::Number>().Uint32Value();
   if (env.IsExceptionPending()) {
@@ -247,6 +271,33 @@ Napi::Value Transact(const Napi::CallbackInfo &info) {
     return env.Undefined();
   }
   return GetAddon(env).pool->Submit(env, job);
+}
+
+// The same exchange on the calling thread, for small requests the kernel answers within
+// send(): two thread hand-offs would cost more than the request. Never sleeps; returns
+// { replies, complete } and the caller finishes an incomplete exchange with transact().
+Napi::Value TransactInline(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[1].IsBuffer()) {
+    Napi::TypeError::New(env, "transactInline(fd, buffer, firstSeq, count, expected)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  static thread_local std::vector<uint8_t> buffer(256 * 1024);
+  auto buf = info[1].As<Napi::Buffer<uint8_t>>();
+  Exchange x;
+  x.fd = ArgInt(info, 0);
+  x.request = buf.Data();
+  x.requestLength = buf.Length();
+  x.firstSeq = info[2].As<Napi::Number>().Uint32Value();
+  x.count = info[3].As<Napi::Number>().Uint32Value();
+  x.expected = info[4].As<Napi::Number>().Uint32Value();
+  x.Run(buffer, -1, nullptr);
+  if (x.error) return ThrowSyscallError(env, x.error, x.syscall);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("replies", x.replies.Take(env));
+  out.Set("complete", Napi::Boolean::New(env, x.complete));
+  out.Set("answered", Napi::Number::New(env, x.answeredCount));
+  return out;
 }
 
 Napi::Value Receive(const Napi::CallbackInfo &info) {
@@ -295,6 +346,7 @@ void InitNetlinkIo(Napi::Env env, Napi::Object exports) {
   exports.Set("openNetlink", Napi::Function::New(env, OpenNetlink, "openNetlink"));
   exports.Set("transact", Napi::Function::New(env, Transact, "transact"));
   exports.Set("receive", Napi::Function::New(env, Receive, "receive"));
+  exports.Set("transactInline", Napi::Function::New(env, TransactInline, "transactInline"));
   exports.Set("cancel", Napi::Function::New(env, Cancel, "cancel"));
   exports.Set("portId", Napi::Function::New(env, PortId, "portId"));
   exports.Set("sendTo", Napi::Function::New(env, SendTo, "sendTo"));

@@ -158,7 +158,26 @@ export function encodeLinkBody(w: ByteWriter, m: Partial<LinkMessage>): void {
   writeAttrs(a, writers, m.unknown, m.layout);
 }
 
+/**
+ * How deep veth peers may nest (VETH_INFO_PEER holds a whole link message, which may hold
+ * another peer ...). The kernel reads only the first level; without a bound, a 64 KiB message
+ * of nested peers runs the recursive decoder out of stack (RangeError) instead of giving a
+ * DecodeError. Found by the decoder fuzzer (test/helpers/decoder-fuzz.ts).
+ */
+export const MAX_LINK_NESTING = 32;
+let nesting = 0;
+
 export function decodeLinkBody(p: Buffer): LinkMessage {
+  if (nesting >= MAX_LINK_NESTING) throw new DecodeError(`link message nested more than ${MAX_LINK_NESTING} levels deep (veth peers)`);
+  nesting++;
+  try {
+    return decodeLinkBodyAt(p);
+  } finally {
+    nesting--;
+  }
+}
+
+function decodeLinkBodyAt(p: Buffer): LinkMessage {
   if (p.length < IFINFOMSG_LEN) throw new DecodeError(`ifinfomsg of ${p.length} bytes, need ${IFINFOMSG_LEN}`);
   const m: LinkMessage = {
     family: p.readUInt8(0),

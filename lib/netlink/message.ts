@@ -126,8 +126,11 @@ export function decodeError(msg: NetlinkMessage): ErrorPayload {
   const out: ErrorPayload = { error, request };
   if (!(msg.flags & NLM_F_ACK_TLVS)) return out;
   // Without NLM_F_CAPPED the whole request is echoed back before the TLVs.
-  const echoed = msg.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align4(request.len);
-  const tlvStart = 4 + echoed;
+  const echoed = msg.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : request.len;
+  // Compared before align4, whose 32-bit arithmetic turns a corrupt length of 2^31 or more into
+  // a negative offset (subarray would then read TLVs from the end). Found by the fuzzer.
+  if (echoed > p.length) throw new DecodeError(`NLMSG_ERROR echoes a request of ${echoed} bytes, past the end (${p.length})`);
+  const tlvStart = 4 + align4(echoed);
   if (tlvStart > p.length) throw new DecodeError(`NLMSG_ERROR TLVs start at ${tlvStart}, past the end (${p.length})`);
   for (const a of new AttrReader(p.subarray(tlvStart))) {
     if (a.type === NLMSGERR_ATTR_MSG) out.message = readString(a.data);

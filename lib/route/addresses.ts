@@ -103,7 +103,7 @@ export function addressRequest(index: number, cidr: string, opts: AddAddressOpti
   validateObject(opts, 'options');
   const m = addressMessage(index, parsePrefix(cidr, 'address'), opts);
   const flags = NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL);
-  return { encode: (w, seq) => encodeAddress(w, rt.RTM_NEWADDR, flags, seq, m), opts: { operation: 'RTM_NEWADDR', object: `${cidr} dev ${label}` } };
+  return { encode: (w, seq) => encodeAddress(w, rt.RTM_NEWADDR, flags, seq, m), opts: { operation: 'RTM_NEWADDR', object: `${cidr} dev ${label}`, inline: true } };
 }
 
 /** Adds an address to a link (`ip address add CIDR [brd +] dev LINK`). */
@@ -119,7 +119,7 @@ export async function deleteAddress(link: LinkRef, cidr: string, opts: NetnsOpti
   const p = parsePrefix(cidr, 'address');
   await withConnection(opts.netns, async (conn) => {
     const m = addressMessage(await resolveIndex(conn, link), p, {});
-    await conn.request((w, seq) => encodeAddress(w, rt.RTM_DELADDR, 0, seq, m), { operation: 'RTM_DELADDR', object: `${cidr} dev ${link}` });
+    await conn.request((w, seq) => encodeAddress(w, rt.RTM_DELADDR, 0, seq, m), { operation: 'RTM_DELADDR', object: `${cidr} dev ${link}`, inline: true });
   });
 }
 

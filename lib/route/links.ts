@@ -87,9 +87,12 @@ function linkLabel(link: LinkRef): string {
 }
 
 function request(conn: Connection, type: number, flags: number, m: Partial<LinkMessage>, object: string) {
+  // Creating, deleting and moving links can wait for RCU grace periods: never inline those.
+  const cheap = type === rt.RTM_GETLINK || (type === rt.RTM_NEWLINK && !(flags & NLM_F_CREATE) && m.netnsFd === undefined);
   return conn.request((w: ByteWriter, seq: number) => encodeLink(w, type, flags, seq, m), {
     operation: rt.rtmName(type),
     object,
+    inline: cheap,
   });
 }
 
@@ -325,7 +328,7 @@ export async function setLink(link: LinkRef, changes: SetLinkOptions, opts: Netn
 /** @internal IFF_UP on or off for a link index. */
 export function linkUpRequest(index: number, up = true): PreparedRequest {
   const m: Partial<LinkMessage> = { family: 0, index: validateIfIndex(index), flags: up ? IFF_UP : 0, change: IFF_UP };
-  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, 0, seq, m), opts: { operation: 'RTM_NEWLINK', object: `#${index}` } };
+  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, 0, seq, m), opts: { operation: 'RTM_NEWLINK', object: `#${index}`, inline: true } };
 }
 
 export const setLinkUp = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => setLink(link, { up: true }, opts);

@@ -121,7 +121,7 @@ function prepare(spec: RouteSpec): Prepared {
 export function routeRequest(type: number, flags: number, spec: RouteSpec, oif?: number): PreparedRequest {
   const p = prepare(spec);
   const m = oif === undefined ? p.m : { ...p.m, oif };
-  return { encode: (w, seq) => encodeRoute(w, type, flags, seq, m), opts: { operation: rt.rtmName(type), object: p.label } };
+  return { encode: (w, seq) => encodeRoute(w, type, flags, seq, m), opts: { operation: rt.rtmName(type), object: p.label, inline: true } };
 }
 
 async function sendRoute(type: number, flags: number, spec: RouteSpec): Promise<void> {
