@@ -5,7 +5,7 @@ import { Connection } from './connection.js';
 import { ArgumentError, ClosedError, NetlinkError } from './errors.js';
 import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/message.js';
 import { native } from './native.js';
-import { openConnection } from './socket.js';
+import { NativeTransport, openConnection } from './socket.js';
 import { validateNamespaceName } from './validate.js';
 import * as links from './route/links.js';
 import * as addresses from './route/addresses.js';
@@ -55,12 +55,14 @@ export class Namespace {
   readonly path: string | undefined;
   private readonly res: Resources;
 
-  /** @internal use createNamespace / openNamespace. */
-  constructor(fd: number, name?: string, path?: string) {
+  /** @internal use createNamespace / openNamespace. `routeFd`: a NETLINK_ROUTE socket already
+   *  opened inside (namespace creation opens one while it is there anyway). */
+  constructor(fd: number, name?: string, path?: string, routeFd?: number) {
     this.name = name;
     this.path = path;
     const st = fstatSync(fd);
     this.res = { fd, id: { dev: st.dev, ino: st.ino }, connections: new Map() };
+    if (routeFd !== undefined) this.res.connections.set(NETLINK_ROUTE, Promise.resolve(new Connection(new NativeTransport(routeFd))));
     live.add(this.res);
     finalizer.register(this, this.res, this);
   }
@@ -230,11 +232,14 @@ export interface CreateNamespaceOptions {
  * as long as the returned handle (or a process or link inside it).
  */
 export async function createNamespace(name?: string, options: CreateNamespaceOptions = {}): Promise<Namespace> {
-  if (name === undefined) return new Namespace(await native.createAnonymousNetns());
+  if (name === undefined) {
+    const [fd, routeFd] = await native.createAnonymousNetns(true);
+    return new Namespace(fd, undefined, undefined, routeFd);
+  }
   validateNamespaceName(name);
   const dir = runDir();
-  const fd = await withObject(native.createNamedNetns(dir, name, options.failAfterStep ?? 0), name, 'netns add');
-  return new Namespace(fd, name, `${dir}/${name}`);
+  const [fd, routeFd] = await withObject(native.createNamedNetns(dir, name, options.failAfterStep ?? 0, true), name, 'netns add');
+  return new Namespace(fd, name, `${dir}/${name}`, routeFd);
 }
 
 export type OpenTarget = string | { path: string } | { pid: number };

@@ -11,8 +11,9 @@ export interface NativeBinding {
 
   /** Opens a netlink socket (inside the namespace `nsFd` unless -1), CLOEXEC, with ext-ack,
    *  cap-ack and strict checking where the kernel has them, a large receive buffer, and the
-   *  given multicast groups joined. Resolves to the fd. */
-  openNetlink(nsFd: number, protocol: number, groups: number[]): Promise<number>;
+   *  given multicast groups joined. Resolves to the fd. receiveBuffer (bytes) replaces the large
+   *  default receive buffer; tests use a small one to provoke ENOBUFS. */
+  openNetlink(nsFd: number, protocol: number, groups: number[], receiveBuffer?: number): Promise<number>;
   /** Sends `request` (one or more messages with seqs firstSeq..firstSeq+count-1) and receives
    *  until `expected` of those seqs are answered by NLMSG_ERROR or NLMSG_DONE, or the timeout
    *  or cancel flag ends the wait (not an error: the caller sees what went unanswered).
@@ -36,8 +37,11 @@ export interface NativeBinding {
    *  addon thread, bind mount, delete the file on failure. Resolves to an fd of the namespace.
    *  failAfterStep (tests only): 1 file created, 2 unshared, 3 mounted, 0 never. */
   createNamedNetns(runDir: string, name: string, failAfterStep: number): Promise<number>;
+  /** The same, also opening a NETLINK_ROUTE socket while inside: resolves to [nsFd, routeFd]. */
+  createNamedNetns(runDir: string, name: string, failAfterStep: number, withRoute: true): Promise<[number, number]>;
   /** A namespace held only by the returned fd. */
   createAnonymousNetns(): Promise<number>;
+  createAnonymousNetns(withRoute: true): Promise<[number, number]>;
   /** Opens a namespace file, refusing symlinks in its last component when noFollow, and
    *  anything that is not a network namespace (EINVAL). */
   openNetns(path: string, noFollow: boolean): Promise<number>;

@@ -19,6 +19,10 @@ Napi::Value ThrowSyscallError(Napi::Env env, int err, const char *syscall, const
 int32_t ArgInt(const Napi::CallbackInfo &info, size_t i);
 std::string ArgString(const Napi::CallbackInfo &info, size_t i);
 
+// A netlink socket (CLOEXEC, ext-ack, cap-ack, strict checking, big buffers, groups joined) in
+// the calling thread's namespace; -1 with job's error set on failure.
+int OpenNetlinkSocket(int protocol, const std::vector<uint32_t> &groups, Job &job, int receiveBuffer = 0);
+
 void InitNetlinkIo(Napi::Env env, Napi::Object exports);
 void InitNetns(Napi::Env env, Napi::Object exports);
 void InitWatcher(Napi::Env env, Napi::Object exports);

@@ -70,6 +70,40 @@ ssize_t ReceiveFromKernel(int fd, std::vector<uint8_t> &buffer, int flags) {
   return n;
 }
 
+}  // namespace
+
+int OpenNetlinkSocket(int protocol, const std::vector<uint32_t> &groups, Job &job, int receiveBuffer) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (fd < 0) {
+    job.Fail(errno, "socket");
+    return -1;
+  }
+  SetBool(fd, NETLINK_EXT_ACK);
+  SetBool(fd, NETLINK_CAP_ACK);
+  SetBool(fd, NETLINK_GET_STRICT_CHK);
+  // Big batches are answered by as many ACKs; they must fit or the kernel drops them.
+  SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, receiveBuffer > 0 ? receiveBuffer : 32 * 1024 * 1024);
+  SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, 4 * 1024 * 1024);
+  sockaddr_nl addr{};
+  addr.nl_family = AF_NETLINK;
+  if (bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
+    job.Fail(errno, "bind");
+  }
+  for (uint32_t g : groups) {
+    if (job.error) break;
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0) {
+      job.Fail(errno, "setsockopt", "NETLINK_ADD_MEMBERSHIP");
+    }
+  }
+  if (job.error) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+namespace {
+
 struct Bytes {
   std::vector<uint8_t> *data = new std::vector<uint8_t>();
   ~Bytes() { delete data; }
@@ -90,35 +124,11 @@ struct Bytes {
 struct OpenNetlinkJob : Job {
   int nsFd, protocol;
   std::vector<uint32_t> groups;
+  int receiveBuffer = 0;  // bytes; 0: the large default
   int fd = -1;
 
   void Run(Worker &w) override {
-    w.InNetns(nsFd, *this, [&] {
-      fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-      if (fd < 0) Fail(errno, "socket");
-    });
-    if (fd < 0) return;
-    SetBool(fd, NETLINK_EXT_ACK);
-    SetBool(fd, NETLINK_CAP_ACK);
-    SetBool(fd, NETLINK_GET_STRICT_CHK);
-    // Big batches are answered by as many ACKs; they must fit or the kernel drops them.
-    SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, 32 * 1024 * 1024);
-    SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, 4 * 1024 * 1024);
-    sockaddr_nl addr{};
-    addr.nl_family = AF_NETLINK;
-    if (bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
-      Fail(errno, "bind");
-    }
-    for (uint32_t g : groups) {
-      if (error) break;
-      if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0) {
-        Fail(errno, "setsockopt", "NETLINK_ADD_MEMBERSHIP");
-      }
-    }
-    if (error) {
-      close(fd);
-      fd = -1;
-    }
+    w.InNetns(nsFd, *this, [&] { fd = OpenNetlinkSocket(protocol, groups, *this, receiveBuffer); });
   }
 
   Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd); }
@@ -242,6 +252,7 @@ Napi::Value OpenNetlink(const Napi::CallbackInfo &info) {
     Napi::Array a = info[2].As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); i++) job->groups.push_back(a.Get(i).As<Napi::Number>().Uint32Value());
   }
+  if (info.Length() > 3 && info[3].IsNumber()) job->receiveBuffer = info[3].As<Napi::Number>().Int32Value();
   if (env.IsExceptionPending()) {
     delete job;
     return env.Undefined();

@@ -1,6 +1,7 @@
 // Network namespaces: create (named like `ip netns add`, or anonymous), open, delete, and
 // the few things that must be done from inside one (sockets, /proc/sys files).
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <linux/nsfs.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -82,22 +83,39 @@ bool EnsureSharedRunDir(const std::string &runDir, int dirFd, Job &job) {
 }
 
 // A new network namespace for this thread, then straight back home. Returns an fd of it.
-int UnshareNetns(Worker &w, Job &job) {
+// With routeFd, a NETLINK_ROUTE socket is opened while inside: no second switch later.
+int UnshareNetns(Worker &w, Job &job, int *routeFd) {
   if (unshare(CLONE_NEWNET) != 0) {
     job.Fail(errno, "unshare");
     return -1;
   }
   int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   int openErrno = errno;
+  if (fd >= 0 && routeFd) *routeFd = OpenNetlinkSocket(NETLINK_ROUTE, {}, job);
   w.LeaveNetns();
   if (fd < 0) job.Fail(openErrno, "open", "/proc/thread-self/ns/net");
+  if (fd >= 0 && job.error) {
+    close(fd);
+    fd = -1;
+  }
   return fd;
 }
 
+// Resolves to the namespace fd, or to [nsFd, routeFd] when a socket was asked for.
+Napi::Value NamespaceResult(Napi::Env env, int nsFd, bool withRoute, int routeFd) {
+  if (!withRoute) return Napi::Number::New(env, nsFd);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, nsFd));
+  a.Set(1u, Napi::Number::New(env, routeFd));
+  return a;
+}
+
 struct CreateNamedJob : Job {
+  CreateNamedJob() { lane = 1; }
   std::string runDir, name;
   int failAfterStep = 0;
-  int nsFd = -1;
+  bool withRoute = false;
+  int nsFd = -1, routeFd = -1;
 
   void Run(Worker &w) override {
     if (!SafeName(name)) return Fail(EINVAL, "open", name);
@@ -119,7 +137,7 @@ struct CreateNamedJob : Job {
     if (failAfterStep == 1) {
       Fail(ECANCELED, "inject", "after create");
     } else {
-      nsFd = UnshareNetns(w, *this);
+      nsFd = UnshareNetns(w, *this, withRoute ? &routeFd : nullptr);
       if (nsFd >= 0 && failAfterStep == 2) Fail(ECANCELED, "inject", "after unshare");
     }
     if (!error) {
@@ -136,18 +154,21 @@ struct CreateNamedJob : Job {
       if (mounted) umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
       unlinkat(dirFd, name.c_str(), 0);
       if (nsFd >= 0) close(nsFd);
-      nsFd = -1;
+      if (routeFd >= 0) close(routeFd);
+      nsFd = routeFd = -1;
     }
     close(dirFd);
   }
 
-  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, nsFd); }
+  Napi::Value Result(Napi::Env env) override { return NamespaceResult(env, nsFd, withRoute, routeFd); }
 };
 
 struct CreateAnonymousJob : Job {
-  int nsFd = -1;
-  void Run(Worker &w) override { nsFd = UnshareNetns(w, *this); }
-  Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, nsFd); }
+  CreateAnonymousJob() { lane = 1; }
+  bool withRoute = false;
+  int nsFd = -1, routeFd = -1;
+  void Run(Worker &w) override { nsFd = UnshareNetns(w, *this, withRoute ? &routeFd : nullptr); }
+  Napi::Value Result(Napi::Env env) override { return NamespaceResult(env, nsFd, withRoute, routeFd); }
 };
 
 struct OpenNetnsJob : Job {
@@ -171,6 +192,7 @@ struct OpenNetnsJob : Job {
 };
 
 struct DeleteNamedJob : Job {
+  DeleteNamedJob() { lane = 1; }
   std::string runDir, name;
 
   void Run(Worker &) override {
@@ -288,11 +310,14 @@ Napi::Value CreateNamedNetns(const Napi::CallbackInfo &info) {
   job->runDir = ArgString(info, 0);
   job->name = ArgString(info, 1);
   job->failAfterStep = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 0;
+  job->withRoute = info.Length() > 3 && info[3].ToBoolean().Value();
   return Submit(info.Env(), job);
 }
 
 Napi::Value CreateAnonymousNetns(const Napi::CallbackInfo &info) {
-  return Submit(info.Env(), new CreateAnonymousJob());
+  auto *job = new CreateAnonymousJob();
+  job->withRoute = info.Length() > 0 && info[0].ToBoolean().Value();
+  return Submit(info.Env(), job);
 }
 
 Napi::Value OpenNetns(const Napi::CallbackInfo &info) {

@@ -39,14 +39,20 @@ WorkerPool::WorkerPool(napi_env env, Napi::FunctionReference *makeError, size_t 
   async_->data = this;
   // An idle pool must not keep the process alive; Submit refs the handle while jobs are pending.
   uv_unref(reinterpret_cast<uv_handle_t *>(async_));
-  for (size_t i = 0; i < threads; i++) SpawnThread();
+  // One thread for netlink I/O, the others for namespace work.
+  SpawnThread(0);
+  for (size_t i = 1; i < threads; i++) SpawnThread(1);
+  if (threads < 2) SpawnThread(1);
 }
 
 WorkerPool::~WorkerPool() = default;
 
-void WorkerPool::SpawnThread() { threads_.emplace_back([this] { ThreadMain(); }); }
+void WorkerPool::SpawnThread(int lane) {
+  threadLanes_.push_back(lane);
+  threads_.emplace_back([this, lane] { ThreadMain(lane); });
+}
 
-void WorkerPool::ThreadMain() {
+void WorkerPool::ThreadMain(int lane) {
   Worker w;
   w.originalNetns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   w.recvBuffer.resize(256 * 1024);
@@ -55,17 +61,17 @@ void WorkerPool::ThreadMain() {
     // Jobs tend to come in quick succession (one awaited request after another): look for
     // the next one for a moment before sleeping, since a futex wake-up costs tens of µs here.
     auto spinUntil = std::chrono::steady_clock::now() + kSpin;
-    for (int spin = 1; queued_.load(std::memory_order_acquire) == 0; spin++) {
+    for (int spin = 1; queued_[lane].load(std::memory_order_acquire) == 0; spin++) {
       CpuRelax();
       if ((spin & 63) == 0 && std::chrono::steady_clock::now() > spinUntil) break;
     }
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      wake_[lane].wait(lock, [this, lane] { return stopping_ || !queue_[lane].empty(); });
       if (stopping_) break;
-      job = queue_.front();
-      queue_.pop_front();
-      queued_.fetch_sub(1, std::memory_order_release);
+      job = queue_[lane].front();
+      queue_[lane].pop_front();
+      queued_[lane].fetch_sub(1, std::memory_order_release);
     }
     if (w.originalNetns < 0) {
       job->Fail(EMFILE, "open", "/proc/thread-self/ns/net");
@@ -80,8 +86,8 @@ void WorkerPool::ThreadMain() {
     if (w.retired) {
       // Replace ourselves; this thread stays parked until shutdown, doing nothing.
       std::unique_lock<std::mutex> lock(mutex_);
-      if (!stopping_) SpawnThread();
-      wake_.wait(lock, [this] { return stopping_; });
+      if (!stopping_) SpawnThread(lane);
+      wake_[lane].wait(lock, [this] { return stopping_; });
       break;
     }
   }
@@ -95,10 +101,10 @@ Napi::Promise WorkerPool::Submit(Napi::Env env, Job *job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (job->id != 0) cancellable_[job->id] = job;
-    queue_.push_back(job);
-    queued_.fetch_add(1, std::memory_order_release);
+    queue_[job->lane].push_back(job);
+    queued_[job->lane].fetch_add(1, std::memory_order_release);
   }
-  wake_.notify_one();
+  wake_[job->lane].notify_one();
   return Napi::Promise(env, promise);
 }
 
@@ -142,7 +148,7 @@ void WorkerPool::Shutdown() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  for (auto &w : wake_) w.notify_all();
   // Retired threads may have spawned replacements while we joined; join until none are left.
   for (size_t i = 0; i < threads_.size(); i++) {
     std::thread t;
@@ -152,8 +158,10 @@ void WorkerPool::Shutdown() {
     }
     if (t.joinable()) t.join();
   }
-  for (Job *job : queue_) delete job;
-  queue_.clear();
+  for (auto &q : queue_) {
+    for (Job *job : q) delete job;
+    q.clear();
+  }
   for (Job *job : done_) delete job;
   done_.clear();
   uv_close(reinterpret_cast<uv_handle_t *>(async_), [](uv_handle_t *h) {

@@ -37,6 +37,9 @@ struct Job {
   const char *syscall = "";
   std::string path;
   uint32_t id = 0;  // non-zero when JS can cancel it
+  // Lane 0: netlink I/O (short, latency-sensitive). Lane 1: namespace creation and removal,
+  // which hold a thread for hundreds of µs and must not delay the I/O queued behind them.
+  int lane = 0;
   std::atomic<bool> cancelled{false};
   napi_deferred deferred = nullptr;
 };
@@ -67,8 +70,8 @@ class WorkerPool {
   void Shutdown();
 
  private:
-  void ThreadMain();
-  void SpawnThread();
+  void ThreadMain(int lane);
+  void SpawnThread(int lane);
   static void OnAsync(uv_async_t *handle);
   void DrainCompletions();
 
@@ -77,13 +80,15 @@ class WorkerPool {
   size_t threadCount_;
   uv_async_t *async_;
   std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Job *> queue_;
+  static constexpr int kLanes = 2;
+  std::condition_variable wake_[kLanes];
+  std::deque<Job *> queue_[kLanes];
   std::vector<Job *> done_;
   std::unordered_map<uint32_t, Job *> cancellable_;
   std::vector<std::thread> threads_;
+  std::vector<int> threadLanes_;
   bool stopping_ = false;
-  std::atomic<size_t> queued_{0};
+  std::atomic<size_t> queued_[kLanes]{};
   static constexpr std::chrono::microseconds kSpin{50};
   size_t pending_ = 0;  // touched on the JS thread only
 };

@@ -2,8 +2,9 @@
  * floor: W(N) in hand-written C over raw NETLINK_ROUTE sockets, the kernel floor that the
  * other peers (and rtnetlink) are compared with. See /work/shared/PERFORMANCE.md.
  *
- *   floor N setup    [--sequential | --pipelined]        (default --pipelined)
- *   floor N teardown [--teardown=netns | --teardown=group] (default netns)
+ *   floor [--sequential | --pipelined] N setup              (default --pipelined)
+ *   floor [--teardown=netns | --teardown=group] N teardown  (default netns)
+ * (options may also follow N and the phase)
  *
  * Prints {"ms": <elapsed ms of the phase>} on stdout and exits 0, or exits 1 with a message.
  *
@@ -398,7 +399,7 @@ static void teardown(int n, int by_group) {
     size_t m = msg_begin(RTM_DELLINK, 0, &ifi, sizeof ifi);
     attr_u32(IFLA_GROUP, LINK_GROUP);
     msg_end(m);
-    request(req, 0);
+    request(req, ENODEV); /* ENODEV: no link in the group (another peer's setup) */
   }
   for (int i = 1; i <= n; i++) {
     char name[16];
@@ -417,26 +418,29 @@ static void teardown(int n, int by_group) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: floor N setup [--sequential|--pipelined]\n"
-                  "       floor N teardown [--teardown=netns|--teardown=group]\n");
+  fprintf(stderr, "usage: floor [--sequential|--pipelined] N setup\n"
+                  "       floor [--teardown=netns|--teardown=group] N teardown\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) usage();
-  int n = atoi(argv[1]);
-  if (n < 1 || n > MAX_N) usage();
-  int pipelined = 1, by_group = 0;
-  for (int k = 3; k < argc; k++) {
+  /* Options may come before or after N and the phase: `floor --sequential 100 setup` too. */
+  const char *pos[2] = {0};
+  int npos = 0, pipelined = 1, by_group = 0;
+  for (int k = 1; k < argc; k++) {
     if (!strcmp(argv[k], "--sequential")) pipelined = 0;
     else if (!strcmp(argv[k], "--pipelined")) pipelined = 1;
     else if (!strcmp(argv[k], "--teardown=netns")) by_group = 0;
     else if (!strcmp(argv[k], "--teardown=group")) by_group = 1;
+    else if (argv[k][0] != '-' && npos < 2) pos[npos++] = argv[k];
     else usage();
   }
+  if (npos != 2) usage();
+  int n = atoi(pos[0]);
+  if (n < 1 || n > MAX_N) usage();
   double t0 = now_ms();
-  if (!strcmp(argv[2], "setup")) setup(n, pipelined);
-  else if (!strcmp(argv[2], "teardown")) teardown(n, by_group);
+  if (!strcmp(pos[1], "setup")) setup(n, pipelined);
+  else if (!strcmp(pos[1], "teardown")) teardown(n, by_group);
   else usage();
   printf("{\"ms\": %.3f}\n", now_ms() - t0);
   return 0;

@@ -1,6 +1,6 @@
 // W(N) written as a Go user of github.com/vishvananda/netlink and vishvananda/netns would.
 //
-//	go/w-go N setup|teardown    prints {"ms": <elapsed ms of the phase>}
+//	go/wbench N setup|teardown    prints {"ms": <elapsed ms of the phase>}
 //
 // Setup: netns.NewNamed per container (like `ip netns add`; it leaves the thread inside the
 // new namespace, so we switch back), a veth whose peer is created directly in the namespace
@@ -27,7 +27,7 @@ import (
 
 func check(err error, what string) {
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "w-go: %s: %v\n", what, err)
+		fmt.Fprintf(os.Stderr, "wbench: %s: %v\n", what, err)
 		os.Exit(1)
 	}
 }
@@ -114,7 +114,7 @@ func teardown(n int) {
 
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: w-go N setup|teardown")
+		fmt.Fprintln(os.Stderr, "usage: wbench N setup|teardown")
 		os.Exit(2)
 	}
 	n, err := strconv.Atoi(os.Args[1])
@@ -128,7 +128,7 @@ func main() {
 	case "teardown":
 		teardown(n)
 	default:
-		fmt.Fprintln(os.Stderr, "usage: w-go N setup|teardown")
+		fmt.Fprintln(os.Stderr, "usage: wbench N setup|teardown")
 		os.Exit(2)
 	}
 	fmt.Printf("{\"ms\": %.3f}\n", float64(time.Since(t0).Microseconds())/1e3)

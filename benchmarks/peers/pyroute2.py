@@ -1,19 +1,24 @@
 #!/usr/bin/python3
 """W(N) written as a pyroute2 user would (Debian's python3-pyroute2, run by /usr/bin/python3).
 
-    /usr/bin/python3 pyroute2-peer.py N setup|teardown    prints {"ms": <elapsed ms of the phase>}
+    /usr/bin/python3 pyroute2.py N setup|teardown    prints {"ms": <elapsed ms of the phase>}
 
 Setup: netns.create() per container (it forks a child to unshare and bind-mount), the veth
 created from the host with its peer directly in the namespace (peer={'net_ns_fd': name}),
 then a NetNS() per namespace (a proxy process inside it) for lo, eth0, address and route.
 Teardown, also as a user would: delete each h<i> (which takes its peer along), remove each
 namespace, delete br0, then check that no h<i> is left (polling, in case the kernel is late).
-(Not named pyroute2.py: a script of that name would shadow the pyroute2 package.)
 """
+import os
 import sys
 import time
 
-from pyroute2 import IPRoute, NetNS, netns
+# Python puts this script's directory first on sys.path, and this script is pyroute2.py:
+# drop that entry, or `import pyroute2` would import the script instead of the library.
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _here]
+
+from pyroute2 import IPRoute, NetNS, netns  # noqa: E402
 
 
 def address(i):
@@ -53,10 +58,11 @@ def h_links(ipr):
 
 def teardown(n):
     with IPRoute() as ipr:
+        namespaces = set(netns.listnetns())
         for i in range(1, n + 1):
             for index in ipr.link_lookup(ifname='h%d' % i):
                 ipr.link('del', index=index)
-            if 'c%d' % i in netns.listnetns():
+            if 'c%d' % i in namespaces:
                 netns.remove('c%d' % i)
         for index in ipr.link_lookup(ifname='br0'):
             ipr.link('del', index=index)
@@ -67,7 +73,7 @@ def teardown(n):
 
 def main():
     if len(sys.argv) != 3 or sys.argv[2] not in ('setup', 'teardown'):
-        sys.exit('usage: pyroute2-peer.py N setup|teardown')
+        sys.exit('usage: pyroute2.py N setup|teardown')
     n = int(sys.argv[1])
     t0 = time.monotonic()
     (setup if sys.argv[2] == 'setup' else teardown)(n)
