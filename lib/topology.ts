@@ -389,14 +389,16 @@ export async function destroyTopology(target: TopologySpec | ApplyResult, opts: 
 }
 
 async function destroyParts(namespaces: string[], bridges: string[], hostEnds: string[], opts: DestroyOptions, group?: number): Promise<void> {
-  await pool(namespaces, 64, opts.signal, (name) => deleteNamespace(name).catch((e) => (isCode(e, 'ENOENT') ? undefined : Promise.reject(e))));
-  // The kernel destroys the namespaces, and the veths in them, in its own time: wait for the
-  // host ends to go (it subscribes, then looks, so nothing is missed).
-  if (opts.wait !== false && hostEnds.length > 0) {
-    await waitForLinksGone(hostEnds, { ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-  }
+  // One RTM_DELLINK for the whole link group first: the kernel unregisters every host end
+  // (and so every peer) and the bridges in one batch, with one RCU wait instead of one each.
   if (group !== undefined) {
     await deleteLinkGroup(group).catch((e) => (isCode(e, 'ENODEV') || isCode(e, 'EINVAL') ? undefined : Promise.reject(e)));
+  }
+  await pool(namespaces, 64, opts.signal, (name) => deleteNamespace(name).catch((e) => (isCode(e, 'ENOENT') ? undefined : Promise.reject(e))));
+  // Links outside the group (an older apply, or a rollback) go with their namespace, in the
+  // kernel's own time: wait for them (it subscribes, then looks, so nothing is missed).
+  if (opts.wait !== false && hostEnds.length > 0) {
+    await waitForLinksGone(hostEnds, { ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   }
   for (const b of bridges) {
     await deleteLink(b).catch((e) => (isCode(e, 'ENODEV') ? undefined : Promise.reject(e)));
