@@ -41,12 +41,18 @@ const fds = () => readdirSync('/proc/self/fd').length;
 async function main(): Promise<void> {
   if (phase === 'cycles') {
     const rounds: { rssMB: number; fds: number }[] = [];
+    // Baseline: the process after one full-size cycle (code loaded, JIT warm, V8's heap sized
+    // for the job); a leak shows as growth over the 5 cycles that follow.
+    await rt.applyTopology(spec);
+    await rt.destroyTopology(spec);
+    global.gc?.();
     const baseline = { rssMB: process.memoryUsage().rss / 2 ** 20, fds: fds() };
     for (let r = 0; r < 5; r++) {
       await rt.applyTopology(spec);
       await rt.destroyTopology(spec);
       global.gc?.();
-      rounds.push({ rssMB: process.memoryUsage().rss / 2 ** 20, fds: fds() });
+      const m = process.memoryUsage();
+      rounds.push({ rssMB: m.rss / 2 ** 20, fds: fds(), heapMB: m.heapTotal / 2 ** 20, externalMB: m.external / 2 ** 20 } as never);
     }
     console.log(JSON.stringify({ baseline, rounds }));
     return;

@@ -120,10 +120,20 @@ for (const n of sizes) {
   }
 }
 
+// Memory and fds: apply + destroy of the largest N, 5 times in a row, against the baseline.
+let cycles: { n: number; baseline: { rssMB: number; fds: number }; rounds: { rssMB: number; fds: number }[] } | undefined;
+if (!smoke && runnable.some((i) => i.id === 'rtnetlink-bulk')) {
+  const n = Math.max(...sizes);
+  const r = spawnSync('scripts/sandbox', [process.execPath, '--expose-gc', '--import', 'tsx', 'benchmarks/lib-runner.ts', 'bulk', String(n), 'cycles'], { encoding: 'utf8' });
+  const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (line) cycles = { n, ...JSON.parse(line) };
+  else console.error(`cycles run failed: ${r.stderr.slice(-500)}`);
+}
+
 const machine = { date: new Date().toISOString(), kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version };
 mkdirSync(values.out!, { recursive: true });
 const file = smoke ? 'smoke.json' : 'latest.json';
-writeFileSync(`${values.out}/${file}`, JSON.stringify({ machine, sizes, reps, skipped, stats, ratios, runs }, null, 2) + '\n');
+writeFileSync(`${values.out}/${file}`, JSON.stringify({ machine, sizes, reps, skipped, stats, ratios, cycles, runs }, null, 2) + '\n');
 if (!smoke) writeFileSync(`${values.out}/w-setup.svg`, renderChart(stats, implementations, sizes, machine.date));
 
 const label = (id: string) => implementations.find((i) => i.id === id)?.label ?? id;
@@ -141,5 +151,11 @@ for (const impl of runnable) {
 for (const [id, why] of Object.entries(skipped)) console.log(`| ${label(id)} | skipped: ${why} |`);
 const bulk = stats.filter((s) => s.id === 'rtnetlink-bulk');
 for (const s of bulk) if (s.loopP99Ms !== undefined) console.log(`rtnetlink bulk N=${s.n}: event-loop delay p99 ${s.loopP99Ms.toFixed(1)} ms, peak RSS ${s.peakRssMB?.toFixed(0)} MB`);
+if (cycles) {
+  const last = cycles.rounds.at(-1)!;
+  console.log(
+    `apply+destroy N=${cycles.n} x${cycles.rounds.length}: RSS ${cycles.baseline.rssMB.toFixed(0)} -> ${cycles.rounds.map((r) => r.rssMB.toFixed(0)).join(', ')} MB; fds ${cycles.baseline.fds} -> ${cycles.rounds.map((r) => r.fds).join(', ')} (last: ${((last.rssMB / cycles.baseline.rssMB - 1) * 100).toFixed(0)}% RSS)`,
+  );
+}
 console.log(`\nwrote ${values.out}/${file}${smoke ? '' : ` and ${values.out}/w-setup.svg`}`);
 if (runs.some((r) => !r.ok)) process.exitCode = 1;
