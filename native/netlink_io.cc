@@ -116,6 +116,13 @@ struct Bytes {
   Napi::Value Take(Napi::Env env) {
     std::vector<uint8_t> *v = data;
     data = nullptr;
+    if (v->empty()) {
+      // An empty vector's data() is null, and an external buffer over null arrives in JS as a
+      // detached ArrayBuffer: Buffer.concat or set() on it throws a TypeError. Found by the
+      // native fuzz (test/integration/asan.test.ts).
+      delete v;
+      return Napi::Buffer<uint8_t>::New(env, 0);
+    }
     return Napi::Buffer<uint8_t>::New(env, v->data(), v->size(),
                                       [](Napi::Env, uint8_t *, std::vector<uint8_t> *v) { delete v; }, v);
   }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 
 namespace {
@@ -32,6 +33,7 @@ void Worker::LeaveNetns() {
 
 WorkerPool::WorkerPool(napi_env env, Napi::FunctionReference *makeError, size_t threads)
     : env_(env), makeError_(makeError), threadCount_(threads) {
+  if (const char *v = std::getenv("RTNETLINK_SPIN_US")) spin_ = std::chrono::microseconds(std::strtol(v, nullptr, 10));
   uv_loop_t *loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   async_ = new uv_async_t;
@@ -60,7 +62,7 @@ void WorkerPool::ThreadMain(int lane) {
     Job *job;
     // Jobs tend to come in quick succession (one awaited request after another): look for
     // the next one for a moment before sleeping, since a futex wake-up costs tens of µs here.
-    auto spinUntil = std::chrono::steady_clock::now() + kSpin;
+    auto spinUntil = std::chrono::steady_clock::now() + spin_;
     for (int spin = 1; queued_[lane].load(std::memory_order_acquire) == 0; spin++) {
       CpuRelax();
       if ((spin & 63) == 0 && std::chrono::steady_clock::now() > spinUntil) break;

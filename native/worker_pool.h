@@ -89,7 +89,8 @@ class WorkerPool {
   std::vector<int> threadLanes_;
   bool stopping_ = false;
   std::atomic<size_t> queued_[kLanes]{};
-  static constexpr std::chrono::microseconds kSpin{50};
+  // How long an idle worker looks for its next job before sleeping (RTNETLINK_SPIN_US).
+  std::chrono::microseconds spin_{50};
   size_t pending_ = 0;  // touched on the JS thread only
 };
 
