@@ -1,5 +1,6 @@
 // The only file that loads the addon. It types the addon's surface and hands it the error
 // factory, so native failures arrive as NetlinkError without a wrapper per call.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +82,10 @@ loaded.init((errno, syscall, path) =>
   }),
 );
 
+// The exec helper sits next to the addon: build/Release from a source build, or the prebuild's
+// own folder (npm run prebuild copies it there).
+const helperCandidates = [join(root, 'build', 'Release', 'rtnl-exec'), join(root, 'prebuilds', `linux-${process.arch}`, 'rtnl-exec')];
+
 export const native: NativeBinding = Object.assign(loaded, {
-  execHelper: join(root, 'build', 'Release', 'rtnl-exec'),
+  execHelper: helperCandidates.find((p) => existsSync(p)) ?? helperCandidates[0]!,
 });
