@@ -14,21 +14,8 @@ import {
   sameAddress,
   validatePrefixLength,
 } from '../../lib/ip.js';
+import { expectError } from '../helpers/expect-error.js';
 
-type ErrorClass = typeof ArgumentError | typeof ArgumentRangeError;
-
-/** Runs fn and asserts the error's class, code and field. */
-function expectError(fn: () => unknown, cls: ErrorClass, code: string, field: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected a throw').toBeInstanceOf(cls);
-  expect(caught).toMatchObject({ code, field });
-  expect((caught as Error).message.startsWith(`${field}: `)).toBe(true);
-}
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

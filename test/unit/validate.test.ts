@@ -17,22 +17,8 @@ import {
   validateU32,
   validateUint,
 } from '../../lib/validate.js';
+import { expectError } from '../helpers/expect-error.js';
 
-type ErrorClass = typeof ArgumentError | typeof ArgumentRangeError;
-
-/** Runs fn and asserts the error's class, code and field. */
-function expectError(fn: () => unknown, cls: ErrorClass, code: string, field: string): Error {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected a throw').toBeInstanceOf(cls);
-  expect(caught).toMatchObject({ code, field });
-  expect((caught as Error).message.startsWith(`${field}: `)).toBe(true);
-  return caught as Error;
-}
 
 describe('validateInterfaceName', () => {
   it.each([
