@@ -44,7 +44,11 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
         this.emit('error', e as Error);
       }
     }
-    if (errno) this.emit('overrun', new NetlinkError({ errno, syscall: 'recvmsg', operation: 'link monitor' }));
+    if (!errno) return;
+    const err = new NetlinkError({ errno, syscall: 'recvmsg', operation: 'link monitor' });
+    // ENOBUFS: notifications were lost but the socket works on. Anything else ended it.
+    if (err.code === 'ENOBUFS') this.emit('overrun', err);
+    else this.emit('error', err);
   }
 
   /** Events as an async iterator (ends when the monitor is closed). */

@@ -1,6 +1,6 @@
 // Network namespaces: create (named, like `ip netns add`, or anonymous), open, delete, list,
 // and the Namespace handle that owns one fd of the namespace and its netlink sockets.
-import { fstatSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { fstatSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { Connection } from './connection.js';
 import { ArgumentError, ClosedError, NetlinkError } from './errors.js';
 import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/message.js';
@@ -27,6 +27,10 @@ export interface NamespaceId {
 
 interface Resources {
   fd: number;
+  closed: boolean;
+  /** Sockets being opened inside through fd: it must stay open (and keep its number, which
+   *  another open could otherwise reuse) until they are, even when close() comes first. */
+  opening: number;
   id: NamespaceId;
   connections: Map<number, Promise<Connection>>;
 }
@@ -41,7 +45,12 @@ function releaseResources(r: Resources): void {
   for (const c of r.connections.values()) c.then((conn) => conn.close(), () => {});
   r.connections.clear();
   live.delete(r);
-  if (r.fd >= 0) {
+  r.closed = true;
+  closeFdWhenIdle(r);
+}
+
+function closeFdWhenIdle(r: Resources): void {
+  if (r.closed && r.opening === 0 && r.fd >= 0) {
     native.close(r.fd);
     r.fd = -1;
   }
@@ -61,7 +70,7 @@ export class Namespace {
     this.name = name;
     this.path = path;
     const st = fstatSync(fd);
-    this.res = { fd, id: { dev: st.dev, ino: st.ino }, connections: new Map() };
+    this.res = { fd, closed: false, opening: 0, id: { dev: st.dev, ino: st.ino }, connections: new Map() };
     if (routeFd !== undefined) this.res.connections.set(NETLINK_ROUTE, Promise.resolve(new Connection(new NativeTransport(routeFd))));
     live.add(this.res);
     finalizer.register(this, this.res, this);
@@ -69,12 +78,12 @@ export class Namespace {
 
   /** The namespace's fd (valid until close()), e.g. to pass to other tools. */
   get fd(): number {
-    if (this.res.fd < 0) throw new ClosedError(this.toString());
+    if (this.res.closed) throw new ClosedError(this.toString());
     return this.res.fd;
   }
 
   get closed(): boolean {
-    return this.res.fd < 0;
+    return this.res.closed;
   }
 
   get id(): NamespaceId {
@@ -85,9 +94,20 @@ export class Namespace {
   connection(protocol = NETLINK_ROUTE): Promise<Connection> {
     let c = this.res.connections.get(protocol);
     if (!c) {
+      // The callbacks hold the resources, not the handle, so a pending open does not keep a
+      // dropped handle from being finalized.
+      const res = this.res;
       c = openConnection(this.fd, protocol);
-      this.res.connections.set(protocol, c);
-      c.catch(() => this.res.connections.delete(protocol));
+      res.connections.set(protocol, c);
+      res.opening++;
+      const opened = () => {
+        res.opening--;
+        closeFdWhenIdle(res);
+      };
+      c.then(opened, () => {
+        if (res.connections.get(protocol) === c) res.connections.delete(protocol);
+        opened();
+      });
     }
     return c;
   }
@@ -279,15 +299,24 @@ async function openChecked(path: string, noFollow: boolean, object: string): Pro
   }
 }
 
+export interface DeleteNamespaceOptions {
+  /** Also look for processes inside it, as `ip netns pids` does (a readlink of
+   *  /proc/PID/ns/net per process): off by default, since bulk teardown deletes thousands. */
+  findProcesses?: boolean;
+}
+
 export interface DeleteNamespaceResult {
   name: string;
-  /** True when this process still holds an open handle of it: the namespace lives on
-   *  (without its name) until those handles, and any process or socket inside, are gone. */
+  /** True when the namespace lives on (without its name): this process still holds an open
+   *  handle of it, or (with findProcesses) a process is inside. Not seen: fds, sockets and
+   *  mounts of it that other processes hold, and threads other than a process's first. */
   stillReferenced: boolean;
+  /** With findProcesses: the processes inside it. */
+  processes?: number[];
 }
 
 /** Deletes a named namespace (`ip netns delete`): lazy unmount and unlink of its file. */
-export async function deleteNamespace(name: string): Promise<DeleteNamespaceResult> {
+export async function deleteNamespace(name: string, options: DeleteNamespaceOptions = {}): Promise<DeleteNamespaceResult> {
   validateNamespaceName(name);
   const path = `${runDir()}/${name}`;
   let id: NamespaceId | undefined;
@@ -301,8 +330,25 @@ export async function deleteNamespace(name: string): Promise<DeleteNamespaceResu
     // The delete below reports a missing name.
   }
   await withObject(native.deleteNamedNetns(runDir(), name), name, 'netns delete');
-  const held = id !== undefined && [...live].some((r) => r.fd >= 0 && r.id.dev === id.dev && r.id.ino === id.ino);
-  return { name, stillReferenced: held };
+  const held = id !== undefined && [...live].some((r) => !r.closed && r.id.dev === id.dev && r.id.ino === id.ino);
+  if (!options.findProcesses) return { name, stillReferenced: held };
+  const processes = id === undefined ? [] : processesIn(id);
+  return { name, stillReferenced: held || processes.length > 0, processes };
+}
+
+/** Processes whose network namespace is `id` (all namespace files share nsfs's device). */
+function processesIn(id: NamespaceId): number[] {
+  const link = `net:[${id.ino}]`;
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/net`) === link) out.push(Number(entry));
+    } catch {
+      // exited meanwhile, or not ours to look at
+    }
+  }
+  return out.sort((a, b) => a - b);
 }
 
 export interface NamespaceEntry {

@@ -64,18 +64,27 @@ static Napi::Value Close(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+void HandleClosed(Addon *addon) {
+  if (--addon->closing == 0) napi_remove_async_cleanup_hook(addon->cleanup);
+}
+
 static Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   Addon *addon = new Addon();
   addon->pool = new WorkerPool(env, &addon->makeError, DefaultThreads());
   env.SetInstanceData<Addon>(addon);
-  // worker_threads and process exit: stop our threads before the environment goes away.
-  napi_add_env_cleanup_hook(
+  // worker_threads and process exit: stop our threads and close our libuv handles before the
+  // environment goes away. Asynchronous, because a handle's close callback runs on a later
+  // loop turn: a worker_thread unloads this library after its cleanup, and a callback left
+  // for later would jump into unmapped code.
+  napi_add_async_cleanup_hook(
       env,
-      [](void *arg) {
+      [](napi_async_cleanup_hook_handle handle, void *arg) {
         Addon *a = static_cast<Addon *>(arg);
-        a->pool->Shutdown();
+        a->cleanup = handle;
+        a->closing = 1 + CloseWatches(*a);
+        a->pool->Shutdown([](void *p) { HandleClosed(static_cast<Addon *>(p)); }, a);
       },
-      addon);
+      addon, nullptr);
 
   exports.Set("init", Napi::Function::New(env, Init, "init"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));

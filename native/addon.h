@@ -2,13 +2,26 @@
 
 #include <napi.h>
 
+#include <unordered_set>
+
 #include "worker_pool.h"
+
+struct Watch;
 
 // Per-environment state (the main thread and each worker_thread get their own).
 struct Addon {
   Napi::FunctionReference makeError;
   WorkerPool *pool = nullptr;
+  std::unordered_set<Watch *> watches;  // open notification watches (watcher.cc)
+  // Environment teardown: libuv handles still closing; the last one ends the cleanup hook.
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+  int closing = 0;
 };
+
+// Closes every open watch (their libuv handles); returns how many. Each calls
+// HandleClosed once libuv is done with it.
+int CloseWatches(Addon &addon);
+void HandleClosed(Addon *addon);
 
 inline Addon &GetAddon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
 

@@ -14,6 +14,9 @@
 namespace {
 
 constexpr int kSliceMs = 50;  // how often a blocked receive looks at its cancel flag
+// Receive-buffer bytes one answer may take (an ACK with extended-ack text, or an NLM_F_ECHO
+// of a link with its ACK, counted as the kernel does: skb truesize): sizes batch pieces.
+constexpr uint32_t kAnswerBytes = 8192;
 
 int64_t NowMs() {
   timespec ts;
@@ -151,38 +154,99 @@ struct Exchange {
   uint32_t firstSeq, count, expected;
   Bytes replies;
   bool complete = false;
+  bool malformed = false;
   uint32_t answeredCount = 0;
   int error = 0;
   const char *syscall = "";
 
   void Run(std::vector<uint8_t> &buffer, int64_t deadline, Job *job) {
-    if (requestLength > 0) {
-      ssize_t sent;
-      do {
-        sent = send(fd, request, requestLength, 0);
-      } while (sent < 0 && errno == EINTR);
-      if (sent < 0) return Failed(errno, "sendmsg");
-    }
     std::vector<bool> answered(count, false);
-    uint32_t left = expected;
+    // The kernel answers every message of a send() before we read anything, so the answers
+    // must fit in the receive buffer at once, or it drops them (ENOBUFS). Where the buffer is
+    // small (SO_RCVBUFFORCE refused, so rmem_max applies: a user namespace, no CAP_NET_ADMIN),
+    // a big batch goes in pieces that fit, each sent once the one before it is answered.
+    uint32_t perSend = deadline < 0 ? count : MessagesPerSend();
+    size_t off = 0;
+    uint32_t sentMessages = 0;
+    do {
+      size_t end = requestLength;
+      uint32_t target = expected;
+      if (perSend < count) {
+        end = off;
+        for (uint32_t n = 0; n < perSend && end + sizeof(nlmsghdr) <= requestLength; n++, sentMessages++) {
+          uint32_t len;
+          std::memcpy(&len, request + end, sizeof len);
+          if (len < sizeof(nlmsghdr) || len > requestLength - end) break;
+          end += NLMSG_ALIGN(len);
+        }
+        // What does not parse goes whole, as it would unchunked (TypeScript never sends it).
+        if (end == off || end > requestLength) end = requestLength;
+        target = end == requestLength ? expected : sentMessages;
+      }
+      if (end > off) {
+        ssize_t sent;
+        do {
+          sent = send(fd, request + off, end - off, 0);
+        } while (sent < 0 && errno == EINTR);
+        if (sent < 0) return Failed(errno, "sendmsg");
+      }
+      off = end;
+      if (!ReceiveUntil(target, answered, buffer, deadline, job)) return;
+    } while (off < requestLength && !malformed);
+    complete = true;
+  }
+
+  void Drain(std::vector<uint8_t> &buffer) {
+    // Bounded: a socket that also receives notifications could be refilled as fast as we read.
+    for (int i = 0; i < 65536; i++) {
+      ssize_t n = ReceiveFromKernel(fd, buffer, MSG_DONTWAIT);
+      if (n < 0 && errno != ENOBUFS) return;
+    }
+  }
+
+  // How many messages one send() may carry so that their answers fit in the receive buffer.
+  // Only rtnetlink, where every message is answered on its own: an nf_tables batch must
+  // arrive in one send().
+  uint32_t MessagesPerSend() const {
+    if (requestLength == 0 || expected != count || count < 2) return count;
+    int value = 0;
+    socklen_t len = sizeof value;
+    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &value, &len) != 0 || value != NETLINK_ROUTE) return count;
+    len = sizeof value;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, &len) != 0 || value <= 0) return count;
+    uint32_t fit = static_cast<uint32_t>(value) / kAnswerBytes;
+    return fit < 1 ? 1 : fit < count ? fit : count;
+  }
+
+  // Receives until `target` answers are in. False when the deadline, a cancel or a failure
+  // (error set) ended the wait first; the exchange stops there.
+  bool ReceiveUntil(uint32_t target, std::vector<bool> &answered, std::vector<uint8_t> &buffer, int64_t deadline, Job *job) {
+    uint32_t left = target > answeredCount ? target - answeredCount : 0;
     while (left > 0) {
       // The kernel answers most requests inside send(), so try before sleeping in poll().
       ssize_t n = ReceiveFromKernel(fd, buffer, MSG_DONTWAIT);
       if (n < 0 && errno == EAGAIN) {
-        if (deadline < 0 || job == nullptr) return;
+        if (deadline < 0 || job == nullptr) return false;
         int r = WaitReadable(fd, deadline, *job);
-        if (r < 0) return Failed(errno, "poll");
-        if (r == 0) return;  // TypeScript sees which requests went unanswered
+        if (r < 0) return Failed(errno, "poll"), false;
+        if (r == 0) return false;  // TypeScript sees which requests went unanswered
         continue;
       }
-      if (n < 0) return Failed(errno, "recvmsg");
+      if (n < 0 && errno == ENOBUFS) {
+        // Answers were dropped. Until its queue is read empty the socket stays congested and
+        // the kernel drops more without a word: the next exchange would wait for answers that
+        // never come. Empty it now, so the socket recovers and later losses are reported.
+        Drain(buffer);
+        return Failed(ENOBUFS, "recvmsg"), false;
+      }
+      if (n < 0) return Failed(errno, "recvmsg"), false;
       if (n == 0) continue;
       replies.Append(buffer.data(), static_cast<size_t>(n));
       uint32_t ended = CountAnswers(buffer.data(), static_cast<size_t>(n), answered);
       answeredCount += ended;
       left = ended >= left ? 0 : left - ended;
     }
-    complete = true;
+    return true;
   }
 
   void Failed(int err, const char *call) {
@@ -198,7 +262,10 @@ struct Exchange {
     while (off + sizeof(nlmsghdr) <= n) {
       nlmsghdr h;
       std::memcpy(&h, p + off, sizeof h);
-      if (h.nlmsg_len < sizeof(nlmsghdr) || off + h.nlmsg_len > n) return expected;
+      if (h.nlmsg_len < sizeof(nlmsghdr) || off + h.nlmsg_len > n) {
+        malformed = true;
+        return expected;
+      }
       uint32_t i = h.nlmsg_seq - firstSeq;
       if ((h.nlmsg_type == NLMSG_ERROR || h.nlmsg_type == NLMSG_DONE) && i < count && !answered[i]) {
         answered[i] = true;

@@ -9,22 +9,36 @@
 
 #include "addon.h"
 
-namespace {
-
 struct Watch {
   uv_poll_t poll;
   int fd;
   Napi::FunctionReference callback;
   std::vector<uint8_t> buffer;
   napi_env env;
+  Addon *addon;
 };
+
+namespace {
+
+void CloseWatch(Watch *w, uv_close_cb done) {
+  w->fd = -1;
+  w->addon->watches.erase(w);
+  uv_poll_stop(&w->poll);
+  uv_close(reinterpret_cast<uv_handle_t *>(&w->poll), done);
+}
 
 void OnReadable(uv_poll_t *handle, int status, int events) {
   Watch *w = static_cast<Watch *>(handle->data);
   Napi::Env env(w->env);
   Napi::HandleScope scope(env);
   std::vector<uint8_t> out;
-  int err = status < 0 ? -status : 0;
+  int err = 0;
+  if (status < 0) {
+    // An overrun leaves an error pending on the socket, which epoll reports as POLLERR; libuv
+    // turns that into EBADF and stops watching. recvmsg below returns the real error (and
+    // clears it), so watch again and read.
+    uv_poll_start(&w->poll, UV_READABLE, OnReadable);
+  }
   while (!err) {
     sockaddr_nl from{};
     iovec iov{w->buffer.data(), w->buffer.size()};
@@ -37,6 +51,8 @@ void OnReadable(uv_poll_t *handle, int status, int events) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) err = errno;  // ENOBUFS: the kernel dropped notifications
+      // Anything else will not go away by reading again: stop, rather than spin on it.
+      if (err && err != ENOBUFS) uv_poll_stop(&w->poll);
       break;
     }
     if (from.nl_pid != 0) continue;
@@ -47,6 +63,9 @@ void OnReadable(uv_poll_t *handle, int status, int events) {
   Napi::Value error = err ? Napi::Value(Napi::Number::New(env, err)) : env.Null();
   Napi::Value data = out.empty() ? env.Null() : Napi::Value(Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size()));
   w->callback.Call({error, data});
+  // Called from libuv, not from JS: nobody would see an exception a listener threw. Hand it
+  // to Node, as its own emitters do ('uncaughtException', or the process ends).
+  if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
 }
 
 Napi::Value WatchStart(const Napi::CallbackInfo &info) {
@@ -71,6 +90,8 @@ Napi::Value WatchStart(const Napi::CallbackInfo &info) {
     return ThrowSyscallError(env, -r, "uv_poll_start");
   }
   w->poll.data = w;
+  w->addon = &GetAddon(env);
+  w->addon->watches.insert(w);
   return Napi::External<Watch>::New(env, w);
 }
 
@@ -78,13 +99,24 @@ Napi::Value WatchStop(const Napi::CallbackInfo &info) {
   if (info.Length() < 1 || !info[0].IsExternal()) return info.Env().Undefined();
   Watch *w = info[0].As<Napi::External<Watch>>().Data();
   if (w->fd < 0) return info.Env().Undefined();
-  w->fd = -1;
-  uv_poll_stop(&w->poll);
-  uv_close(reinterpret_cast<uv_handle_t *>(&w->poll), [](uv_handle_t *h) { delete static_cast<Watch *>(h->data); });
+  CloseWatch(w, [](uv_handle_t *h) { delete static_cast<Watch *>(h->data); });
   return info.Env().Undefined();
 }
 
 }  // namespace
+
+int CloseWatches(Addon &addon) {
+  std::vector<Watch *> open(addon.watches.begin(), addon.watches.end());
+  for (Watch *w : open) {
+    CloseWatch(w, [](uv_handle_t *h) {
+      Watch *w = static_cast<Watch *>(h->data);
+      Addon *addon = w->addon;
+      delete w;
+      HandleClosed(addon);
+    });
+  }
+  return static_cast<int>(open.size());
+}
 
 void InitWatcher(Napi::Env env, Napi::Object exports) {
   exports.Set("watchStart", Napi::Function::New(env, WatchStart, "watchStart"));

@@ -145,10 +145,15 @@ void WorkerPool::DrainCompletions() {
   }
 }
 
-void WorkerPool::Shutdown() {
+void WorkerPool::Shutdown(void (*onClosed)(void *), void *arg) {
+  onClosed_ = onClosed;
+  onClosedArg_ = arg;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    // A job waiting for the kernel (up to its timeout) would hold up the exit of the
+    // process or worker; cancelled, it ends within one poll slice.
+    for (auto &entry : cancellable_) entry.second->cancelled.store(true);
   }
   for (auto &w : wake_) w.notify_all();
   // Retired threads may have spawned replacements while we joined; join until none are left.
@@ -167,6 +172,8 @@ void WorkerPool::Shutdown() {
   for (Job *job : done_) delete job;
   done_.clear();
   uv_close(reinterpret_cast<uv_handle_t *>(async_), [](uv_handle_t *h) {
+    auto *pool = static_cast<WorkerPool *>(h->data);
     delete reinterpret_cast<uv_async_t *>(h);
+    if (pool->onClosed_) pool->onClosed_(pool->onClosedArg_);
   });
 }

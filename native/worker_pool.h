@@ -66,8 +66,9 @@ class WorkerPool {
   Napi::Promise Submit(Napi::Env env, Job *job);
   void Cancel(uint32_t id);
   size_t ThreadCount() const { return threadCount_; }
-  // Stops the threads (pending jobs are dropped) and frees the pool once libuv closed its handle.
-  void Shutdown();
+  // Stops the threads (pending jobs are dropped, running waits cancelled) and calls
+  // onClosed(arg) once libuv has closed the pool's handle.
+  void Shutdown(void (*onClosed)(void *), void *arg);
 
  private:
   void ThreadMain(int lane);
@@ -92,6 +93,8 @@ class WorkerPool {
   // How long an idle worker looks for its next job before sleeping (RTNETLINK_SPIN_US).
   std::chrono::microseconds spin_{50};
   size_t pending_ = 0;  // touched on the JS thread only
+  void (*onClosed_)(void *) = nullptr;
+  void *onClosedArg_ = nullptr;
 };
 
 template <typename Fn>
