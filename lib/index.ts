@@ -12,6 +12,7 @@ export {
   type NamespaceEntry,
   type OpenTarget,
   type DeleteNamespaceResult,
+  type DeleteNamespaceOptions,
 } from './namespace.js';
 export type { NetnsRef, NetnsOption } from './target.js';
 export {

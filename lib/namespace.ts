@@ -112,6 +112,20 @@ export class Namespace {
     return c;
   }
 
+  /** @internal runs fn with the namespace's fd, which stays open until fn settles even if the
+   *  handle is closed meanwhile (the kernel must never get a closed or reused fd). */
+  async useFd<T>(fn: (fd: number) => Promise<T>): Promise<T> {
+    const res = this.res;
+    const fd = this.fd;
+    res.opening++;
+    try {
+      return await fn(fd);
+    } finally {
+      res.opening--;
+      closeFdWhenIdle(res);
+    }
+  }
+
   /** @internal */
   netfilter(): Promise<Connection> {
     return this.connection(NETLINK_NETFILTER);

@@ -49,7 +49,7 @@ export async function withConnection<T>(
 
 /** Runs fn with an fd of `netns` (for IFLA_NET_NS_FD), opening a name for this call only. */
 export async function withNamespaceFd<T>(netns: NetnsRef, fn: (fd: number) => Promise<T>): Promise<T> {
-  if (netns instanceof Namespace) return fn(netns.fd);
+  if (netns instanceof Namespace) return netns.useFd(fn);
   if (typeof netns === 'string') {
     const ns = await openNamespace(netns);
     try {
