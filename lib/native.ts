@@ -2,7 +2,7 @@
 // factory, so native failures arrive as NetlinkError without a wrapper per call.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetlinkError, capabilityHint } from './errors.js';
 
@@ -71,7 +71,10 @@ export type WatchHandle = { readonly __watch: unique symbol };
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const loaded = require('node-gyp-build')(root) as Omit<NativeBinding, 'execHelper'>;
+// RTNETLINK_ADDON=/path/rtnetlink.node loads that build instead (the sanitizer build of
+// scripts/asan-build.sh); its rtnl-exec is looked for beside it first.
+const override = process.env.RTNETLINK_ADDON ? resolve(process.env.RTNETLINK_ADDON) : undefined;
+const loaded = (override ? require(override) : require('node-gyp-build')(root)) as Omit<NativeBinding, 'execHelper'>;
 
 loaded.init((errno, syscall, path) =>
   new NetlinkError({
@@ -84,7 +87,11 @@ loaded.init((errno, syscall, path) =>
 
 // The exec helper sits next to the addon: build/Release from a source build, or the prebuild's
 // own folder (npm run prebuild copies it there).
-const helperCandidates = [join(root, 'build', 'Release', 'rtnl-exec'), join(root, 'prebuilds', `linux-${process.arch}`, 'rtnl-exec')];
+const helperCandidates = [
+  ...(override ? [join(dirname(override), 'rtnl-exec')] : []),
+  join(root, 'build', 'Release', 'rtnl-exec'),
+  join(root, 'prebuilds', `linux-${process.arch}`, 'rtnl-exec'),
+];
 
 export const native: NativeBinding = Object.assign(loaded, {
   execHelper: helperCandidates.find((p) => existsSync(p)) ?? helperCandidates[0]!,
