@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
   }, 50);
   const started = performance.now();
-  if (phase === 'setup') await (mode === 'naive' ? naiveSetup() : rt.applyTopology(spec, { concurrency: 64 }));
+  if (phase === 'setup') await (mode === 'naive' ? naiveSetup() : rt.applyTopology(spec, process.env.CONC ? { concurrency: Number(process.env.CONC) } : {}));
   else if (phase === 'teardown') await (mode === 'naive' ? naiveTeardown() : rt.destroyTopology(spec, { wait: true }));
   else throw new Error(`unknown phase ${phase}`);
   const ms = performance.now() - started;
