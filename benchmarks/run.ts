@@ -49,6 +49,9 @@ for (let rep = 1; rep <= reps; rep++) {
     const order = runnable.map((_, k) => runnable[(k + rep) % runnable.length]!);
     for (const impl of order) {
       if (impl.maxN !== undefined && n > impl.maxN) continue;
+      // Let the kernel finish destroying the previous run's namespaces (it does so after the
+      // links are gone, in its own workqueue) so no implementation pays for another's cleanup.
+      spawnSync('sleep', [String(smoke ? 0 : 1 + n / 250)]);
       const r = spawnSync('scripts/sandbox', [process.execPath, '--import', 'tsx', 'benchmarks/lib/one-run.ts', impl.id, String(n)], { encoding: 'utf8', maxBuffer: 64 << 20 });
       const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
       const run: Run = line ? { ...(JSON.parse(line) as Run), rep } : { ok: false, id: impl.id, n, rep, error: (r.stderr || `exit ${r.status}`).slice(-500) };
