@@ -15,6 +15,7 @@ import {
   NLMSG_HDRLEN,
   decodeDone,
   decodeError,
+  splitMessages,
   type NetlinkMessage,
 } from './netlink/message.js';
 import { ClosedError, NetlinkError, TimeoutError, capabilityHint } from './errors.js';
@@ -492,31 +493,6 @@ export class Connection extends EventEmitter {
   }
 }
 
-/** Splits the received datagrams into messages. On a length that does not fit, the messages
- *  before it are still good (their requests are answered); the rest is lost. */
-function splitMessages(buf: Buffer): { messages: NetlinkMessage[]; error?: DecodeError } {
-  const messages: NetlinkMessage[] = [];
-  let off = 0;
-  while (off + NLMSG_HDRLEN <= buf.length) {
-    const len = buf.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || len > buf.length - off) {
-      const error = new DecodeError(`malformed reply: netlink message at offset ${off} has length ${len}, ${buf.length - off} bytes left`);
-      return { messages, error };
-    }
-    messages.push({
-      type: buf.readUInt16LE(off + 4),
-      flags: buf.readUInt16LE(off + 6),
-      seq: buf.readUInt32LE(off + 8),
-      pid: buf.readUInt32LE(off + 12),
-      payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
-    });
-    off += align4(len);
-  }
-  if (off < buf.length && buf.subarray(off).some((b) => b !== 0)) {
-    return { messages, error: new DecodeError(`malformed reply: ${buf.length - off} bytes after the last netlink message`) };
-  }
-  return { messages };
-}
 
 /** A syscall failure of the whole transact, restated for one request of it. */
 function transportError(err: Error, opts: RequestOptions): Error {

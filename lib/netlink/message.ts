@@ -73,16 +73,17 @@ export function writeMessage(
   return at;
 }
 
-/** Splits a buffer holding one or more messages. A length that does not fit is a DecodeError. */
-export function parseMessages(buf: Buffer): NetlinkMessage[] {
-  const out: NetlinkMessage[] = [];
+/** Splits received datagrams into messages. On a length that does not fit, the messages
+ *  before it are still returned (their requests are answered) with the error for the rest. */
+export function splitMessages(buf: Buffer): { messages: NetlinkMessage[]; error?: DecodeError } {
+  const messages: NetlinkMessage[] = [];
   let off = 0;
   while (off + NLMSG_HDRLEN <= buf.length) {
     const len = buf.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || off + len > buf.length) {
-      throw new DecodeError(`netlink message at offset ${off} has length ${len}, ${buf.length - off} bytes left`);
+    if (len < NLMSG_HDRLEN || len > buf.length - off) {
+      return { messages, error: new DecodeError(`malformed reply: netlink message at offset ${off} has length ${len}, ${buf.length - off} bytes left`) };
     }
-    out.push({
+    messages.push({
       type: buf.readUInt16LE(off + 4),
       flags: buf.readUInt16LE(off + 6),
       seq: buf.readUInt32LE(off + 8),
@@ -91,10 +92,17 @@ export function parseMessages(buf: Buffer): NetlinkMessage[] {
     });
     off += align4(len);
   }
-  if (off < buf.length && buf.length - off >= 4 && buf.subarray(off).some((b) => b !== 0)) {
-    throw new DecodeError(`${buf.length - off} trailing bytes after the last netlink message`);
+  if (off < buf.length && buf.subarray(off).some((b) => b !== 0)) {
+    return { messages, error: new DecodeError(`malformed reply: ${buf.length - off} bytes after the last netlink message`) };
   }
-  return out;
+  return { messages };
+}
+
+/** Splits a buffer holding one or more messages. A length that does not fit is a DecodeError. */
+export function parseMessages(buf: Buffer): NetlinkMessage[] {
+  const { messages, error } = splitMessages(buf);
+  if (error) throw error;
+  return messages;
 }
 
 export interface ErrorPayload {
