@@ -44,7 +44,7 @@ import {
   recogniseMasquerade,
 } from '../../lib/nftables/codec.js';
 import * as C from '../../lib/nftables/constants.js';
-import { FakeKernel } from './fake-kernel.js';
+import { FakeKernel, message } from './fake-kernel.js';
 
 // ---- corpus ---------------------------------------------------------------------------------
 
@@ -605,16 +605,7 @@ export const connectionScenarioArb: fc.Arbitrary<ConnectionScenario> = fc.record
   timeoutMs: fc.constantFrom(1, 50, 30_000),
 });
 
-function header(type: number, flags: number, seq: number, payload: Uint8Array): Buffer {
-  const len = NLMSG_HDRLEN + payload.length;
-  const b = Buffer.alloc(align4(len));
-  b.writeUInt32LE(len, 0);
-  b.writeUInt16LE(type, 4);
-  b.writeUInt16LE(flags, 6);
-  b.writeUInt32LE(seq >>> 0, 8);
-  b.set(payload, NLMSG_HDRLEN);
-  return b;
-}
+const header = (type: number, flags: number, seq: number, payload: Uint8Array): Buffer => message(type, flags, seq, payload);
 
 function pieceBytes(p: Piece, firstSeq: number, requests: NetlinkMessage[], corpus: Corpus): Buffer {
   if (p.kind === 'random') return Buffer.from(p.bytes);

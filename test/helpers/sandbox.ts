@@ -74,3 +74,16 @@ export function threadNamespaces(): Map<string, string> {
   }
   return out;
 }
+
+/** This process's open fds: fd number → what it points to. */
+export function openFds(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      out.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // readdir's own fd, gone by the time we look
+    }
+  }
+  return out;
+}

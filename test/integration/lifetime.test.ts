@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { inSandbox, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
+import { inSandbox, ipJson, resetSandbox, sandboxSkipReason, openFds } from '../helpers/sandbox.js';
 
 const lib = await import('../../lib/index.js');
 
@@ -22,18 +22,6 @@ const O_CLOEXEC = 0o2000000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hostLinks = () => ipJson<{ ifname: string }[]>(['link', 'show']).map((l) => l.ifname).sort();
 
-/** fd number → what it points to, for this process. */
-function fdTargets(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      out.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
-    } catch {
-      // the directory fd of readdir itself
-    }
-  }
-  return out;
-}
 
 function fdFlags(fd: string): number {
   return parseInt(/^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
@@ -105,7 +93,7 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
   });
 
   it('item 22: every fd the library opens is close-on-exec, and a child spawned with child_process inherits none', async () => {
-    const before = fdTargets();
+    const before = openFds();
     const named = await lib.createNamespace('cloexec');
     const anon = await lib.createNamespace();
     await named.setLinkUp('lo');
@@ -115,7 +103,7 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
     const monitor = await lib.monitorLinks({ netns: anon });
     const server = await lib.listen(named, { host: '127.0.0.1', port: 0 });
     try {
-      const after = fdTargets();
+      const after = openFds();
       const opened = [...after].filter(([fd, target]) => before.get(fd) !== target);
       // Two namespace fds, route sockets in both namespaces, the netfilter socket, the monitor, the listener.
       expect(opened.filter(([, t]) => t.startsWith('net:[')).length).toBeGreaterThanOrEqual(2);
@@ -178,7 +166,7 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
   });
 
   it('item 23: closing a handle with thousands of requests in flight rejects them, closes its socket, and crashes nothing', async () => {
-    const baseline = fdTargets().size;
+    const baseline = openFds().size;
     const ns = await lib.createNamespace('inflight');
     await ns.setLinkUp('lo');
     const results = Array.from({ length: 3000 }, (_, i) =>
@@ -190,8 +178,8 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
     expect(codes.has('ERR_NETLINK_CLOSED')).toBe(true);
     expect([...codes].filter((c) => c !== 'ERR_NETLINK_CLOSED' && c !== 'resolved')).toEqual([]);
     // The socket is closed once the kernel is done with it; the namespace lives on by its name.
-    for (let i = 0; i < 100 && fdTargets().size !== baseline; i++) await sleep(10);
-    expect(fdTargets().size).toBe(baseline);
+    for (let i = 0; i < 100 && openFds().size !== baseline; i++) await sleep(10);
+    expect(openFds().size).toBe(baseline);
     const again = await lib.openNamespace('inflight');
     expect((await again.listLinks()).map((l) => l.name)).toEqual(['lo']);
     again.close();

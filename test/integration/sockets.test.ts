@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inSandbox, resetSandbox, sandboxSkipReason, threadNamespaces } from '../helpers/sandbox.js';
+import { inSandbox, resetSandbox, sandboxSkipReason, threadNamespaces, openFds } from '../helpers/sandbox.js';
 
 const lib = await import('../../lib/index.js');
 const { listen, connect, bindUdp } = await import('../../lib/sockets.js');
@@ -16,21 +16,9 @@ type Namespace = InstanceType<typeof lib.Namespace>;
 const PB = '192.168.0.56';
 const JELLY = '192.168.0.55';
 
-/** Open fds and what they are; the fd readdir itself used is gone by the time we look. */
-function fdSet(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      out.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
-    } catch {
-      // readdir's own fd
-    }
-  }
-  return out;
-}
 /** fds open now that were not open (as the same thing) in `before`: what an operation leaked. */
 function newFds(before: Map<string, string>): string[] {
-  return [...fdSet()].filter(([fd, target]) => before.get(fd) !== target).map(([fd, target]) => `${fd} -> ${target}`);
+  return [...openFds()].filter(([fd, target]) => before.get(fd) !== target).map(([fd, target]) => `${fd} -> ${target}`);
 }
 const portOf = (s: net.Server | dgram.Socket) => (s.address() as net.AddressInfo).port;
 const closeServer = (s: net.Server) => new Promise<void>((r) => s.close(() => r()));
@@ -130,7 +118,7 @@ describe.skipIf(!inSandbox)(`sockets in a namespace${sandboxSkipReason ? ` — s
   });
 
   it('reports ECONNREFUSED, timeouts and aborts cleanly, without leaking fds', async () => {
-    const before = fdSet();
+    const before = openFds();
     const refused = await connect(jelly, { host: PB, port: 9 }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'ECONNREFUSED', errno: -111, syscall: 'connect', address: PB, port: 9 });
     expect((refused as Error).message).toBe(`connect ECONNREFUSED ${PB}:9`);
@@ -153,7 +141,7 @@ describe.skipIf(!inSandbox)(`sockets in a namespace${sandboxSkipReason ? ` — s
 
   it('reports bind failures with the address and namespace, without leaking fds', async () => {
     const server = await listen(pb, { host: PB, port: 0 });
-    const before = fdSet();
+    const before = openFds();
     try {
       const inUse = await listen(pb, { host: PB, port: portOf(server) }).catch((e: unknown) => e);
       expect(inUse).toBeInstanceOf(lib.NetlinkError);
@@ -182,7 +170,7 @@ describe.skipIf(!inSandbox)(`sockets in a namespace${sandboxSkipReason ? ` — s
   });
 
   it('creates its fds close-on-exec', async () => {
-    const before = fdSet();
+    const before = openFds();
     const server = await listen(pb, { host: PB, port: 0 });
     const udp = await bindUdp(pb, { host: PB });
     try {
