@@ -83,26 +83,6 @@ export function readNfgenmsg(payload: Buffer): { header: Nfgenmsg; attrs: Buffer
   };
 }
 
-/**
- * Makes room for `n` more bytes up front. ByteWriter's writers read `this.buf` before
- * reserve() replaces it with a bigger one, so a write that makes it grow lands in (and
- * overflows) the old buffer; growing before each message sidesteps that.
- */
-function ensureCapacity(w: ByteWriter, n: number): void {
-  const at = w.reserve(n);
-  w.length = at;
-}
-
-/** An upper bound on the bytes one expression encodes to. */
-function exprBound(e: NftExpr): number {
-  switch (e.kind) {
-    case 'cmp': return 128 + e.data.length;
-    case 'bitwise': return 160 + e.mask.length + e.xor.length;
-    case 'unknown': return 64 + Buffer.byteLength(e.name) + (e.data?.length ?? 0);
-    default: return 128;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Argument checks: the kernel would reject these too, but later and with a vaguer error.
 
@@ -675,10 +655,8 @@ export class BatchBuilder {
     family: number,
     object: string,
     attrs: (a: AttrWriter) => void,
-    bound = 2048,
   ): this {
     checkFamily(family);
-    ensureCapacity(this.w, bound);
     const type = nftMsgType(msg);
     const seq = this.seq;
     writeMessage(this.w, type, NLM_F_REQUEST | (this.ack ? NLM_F_ACK : 0) | flags, seq, (w) => {
@@ -737,7 +715,7 @@ export class BatchBuilder {
         for (const e of rule.expressions) writeExpr(list, e);
       });
       if (userdata !== undefined) a.bytes(C.NFTA_RULE_USERDATA, userdata);
-    }, 2048 + rule.expressions.reduce((n, e) => n + exprBound(e), 0));
+    });
   }
 
   /** `ip[6] saddr A/N [oifname "X"] masquerade comment "rtnetlink:masq:..."`. */
@@ -791,7 +769,6 @@ export function writeBatch(
   const delimFlags = NLM_F_REQUEST | (opts.ackBatchDelimiters ? NLM_F_ACK : 0);
   const beginSeq = firstSeq >>> 0;
   const start = w.length;
-  ensureCapacity(w, 64);
   // res_id names the subsystem the batch is for; family is AF_UNSPEC, as nft sends.
   writeMessage(w, C.NFNL_MSG_BATCH_BEGIN, delimFlags, beginSeq, (m) => writeNfgenmsg(m, C.NFPROTO_UNSPEC, C.NFNL_SUBSYS_NFTABLES));
   const b = new BatchBuilder(w, beginSeq + 1, ack);
@@ -803,7 +780,6 @@ export function writeBatch(
     throw err;
   }
   const endSeq = b.nextSeq;
-  ensureCapacity(w, 64);
   writeMessage(w, C.NFNL_MSG_BATCH_END, delimFlags, endSeq, (m) => writeNfgenmsg(m, C.NFPROTO_UNSPEC, C.NFNL_SUBSYS_NFTABLES));
   const count = b.ops.length;
   const expectedAcks = (ack ? count : 0) + (opts.ackBatchDelimiters ? 2 : 0);
@@ -815,7 +791,6 @@ export function writeBatch(
 
 function writeDump(w: ByteWriter, seq: number, msg: number, family: number, attrs?: (a: AttrWriter) => void): number {
   checkFamily(family);
-  ensureCapacity(w, 1024);
   writeMessage(w, nftMsgType(msg), NLM_F_REQUEST | NLM_F_DUMP, seq, (m) => {
     writeNfgenmsg(m, family);
     if (attrs) attrs(new AttrWriter(m));
