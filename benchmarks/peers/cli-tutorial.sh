@@ -6,6 +6,7 @@
 # Teardown: `ip netns delete` each namespace and `ip link delete br0`; namespace deletion
 # returns at once, so then poll the host's links until the kernel has destroyed every h<i>.
 set -eu
+. "$(dirname "$0")/common.sh"
 n=${1:?usage: cli-tutorial.sh N setup|teardown}
 phase=${2:?usage: cli-tutorial.sh N setup|teardown}
 
@@ -33,16 +34,11 @@ setup)
 teardown)
   for ((i = 1; i <= n; i++)); do ip netns delete c$i; done
   ip link delete br0
-  # Clean means the kernel has removed the links, which it does in batches after the
-  # namespaces went away: poll (one `ip` process, a few ms) every 10 ms until no h<i> is left.
-  while ip -o link show | grep -qE '^[0-9]+: h[0-9]+[@:]'; do sleep 0.01; done
+  wait_until_no_host_links
   ;;
 *)
   echo "usage: cli-tutorial.sh N setup|teardown" >&2
   exit 2
   ;;
 esac
-t1=$EPOCHREALTIME
-# EPOCHREALTIME is seconds.microseconds: subtract as integer microseconds.
-us=$((10#${t1/[.,]/} - 10#${t0/[.,]/}))
-printf '{"ms": %d.%03d}\n' $((us / 1000)) $((us % 1000))
+print_elapsed
