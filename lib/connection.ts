@@ -69,7 +69,8 @@ export class DumpInterruptedError extends Error {
 export type Encoder = (w: ByteWriter, seq: number) => void;
 
 interface Pending {
-  encoders: Encoder[];
+  /** The request's messages, encoded when it was queued (seqs and flags are set at send). */
+  bytes: Buffer;
   /** How many of its messages the kernel answers (NLMSG_ERROR or NLMSG_DONE). */
   expected: number;
   dump: boolean;
@@ -108,6 +109,10 @@ const FLUSH_HOPS = 8;
 /** RTNETLINK_INLINE=0 sends every request from the addon's threads. */
 const INLINE = process.env.RTNETLINK_INLINE !== '0';
 const EMPTY = Buffer.alloc(0);
+/** Every connection encodes into this one writer: flush() fills and copies it out in one
+ *  synchronous run, and a 64 KiB buffer per connection (one per namespace in a bulk apply)
+ *  is external memory that makes V8 collect more often. */
+const sharedWriter = new ByteWriter(64 * 1024);
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_BATCH_MESSAGES = 2048;
@@ -132,7 +137,6 @@ export class Connection extends EventEmitter {
   private closed = false;
   private transportClosed = false;
   private flushScheduled = false;
-  private readonly writer = new ByteWriter(64 * 1024);
 
   constructor(private readonly transport: Transport, readonly defaultTimeout = DEFAULT_TIMEOUT_MS) {
     super();
@@ -210,8 +214,17 @@ export class Connection extends EventEmitter {
       if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
         return reject(new RangeError(`${describe(opts)}: timeout must be a non-negative number of ms, got ${String(timeoutMs)}`));
       }
+      // Encoded now, while the connection may still wait for the kernel: a batch that waited
+      // behind a transact goes out as soon as it ends instead of being encoded then.
+      let bytes: Buffer;
+      const lengths: number[] = [];
+      try {
+        bytes = encodeRequest(encoders, lengths, opts);
+      } catch (e) {
+        return reject(toError(e));
+      }
       const p: Pending = {
-        encoders,
+        bytes,
         expected,
         dump,
         ack,
@@ -220,7 +233,7 @@ export class Connection extends EventEmitter {
         deadline: performance.now() + timeoutMs,
         firstSeq: 0,
         seqCount: encoders.length,
-        lengths: [],
+        lengths,
         messages: [],
         answers: 0,
         interrupted: false,
@@ -234,9 +247,10 @@ export class Connection extends EventEmitter {
         p.onAbort = () => this.drop(p, abortReason(signal));
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      // Time spent queued behind another transact counts too.
-      if (timeoutMs <= MAX_TIMER_MS) p.timer = setTimeout(() => this.expire(p), timeoutMs);
       this.queue.push(p);
+      // Time spent queued behind another transact counts too. A request that goes out with
+      // the next flush needs no timer: the addon's exchange ends at its deadline.
+      if (this.inFlight) this.armTimer(p);
       this.scheduleFlush();
     });
   }
@@ -257,21 +271,21 @@ export class Connection extends EventEmitter {
 
   private flush(): void {
     if (this.inFlight || this.closed || this.queue.length === 0) return;
-    const w = this.writer;
-    w.length = 0;
     const batch: Pending[] = [];
     let firstSeq = this.seq;
     let expected = 0;
     let seqCount = 0;
+    let bytes = 0;
     let waitUntil = 0;
     let hasDump = false;
-    while (this.queue.length > 0) {
-      const p = this.queue[0]!;
+    let taken = 0;
+    for (; taken < this.queue.length; taken++) {
+      const p = this.queue[taken]!;
       // The addon matches answers by firstSeq..firstSeq+count-1, so one transact's seqs must
       // not wrap (and never use seq 0, the seq of kernel notifications).
       const wraps = this.seq + p.seqCount - 1 > MAX_SEQ;
       if (batch.length > 0) {
-        if (seqCount + p.seqCount > MAX_BATCH_MESSAGES || w.length > MAX_BATCH_BYTES) break;
+        if (seqCount + p.seqCount > MAX_BATCH_MESSAGES || bytes > MAX_BATCH_BYTES) break;
         if (wraps) break;
         // The kernel runs one dump per socket at a time: a second dump in the same sendmsg
         // would be refused with EBUSY.
@@ -282,35 +296,29 @@ export class Connection extends EventEmitter {
       } else if (wraps) {
         this.seq = firstSeq = 1;
       }
-      this.queue.shift();
       if (p.settled) continue;
-      const start = w.length;
       p.firstSeq = this.seq;
-      p.lengths = [];
-      try {
-        for (const encode of p.encoders) {
-          const at = w.length;
-          const seq = this.seq++;
-          encode(w, seq);
-          p.lengths.push(this.checkAndPatch(w, at, seq, p));
-        }
-      } catch (e) {
-        // An encoder refused its input: nothing of this request is sent, its seqs are reused.
-        w.length = start;
-        this.seq = p.firstSeq;
-        this.settle(p, toError(e));
-        continue;
-      }
+      this.seq += p.seqCount;
       batch.push(p);
       seqCount += p.seqCount;
+      bytes += p.bytes.length;
       expected += p.expected;
       hasDump ||= p.dump;
       waitUntil = Math.max(waitUntil, p.deadline);
     }
+    this.queue.splice(0, taken);
+    // What did not fit in this transact waits behind it.
+    for (const p of this.queue) this.armTimer(p);
     if (batch.length === 0) return;
     this.inFlight = batch;
     const jobId = (this.inFlightJob = newJobId());
-    const request = w.take();
+    const request = batch.length === 1 ? batch[0]!.bytes : Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const p of batch) {
+      if (batch.length > 1) p.bytes.copy(request, at);
+      setSeqsAndFlags(request, at, p);
+      at += p.bytes.length;
+    }
     // Same timeout for all, so the deadlines differ only by how long each waited in the queue.
     const timeoutMs = Math.max(1, Math.min(Math.ceil(waitUntil - performance.now()), MAX_TIMER_MS));
     let reply: Promise<Buffer>;
@@ -336,32 +344,14 @@ export class Connection extends EventEmitter {
       });
   }
 
-  /** Sets the flags this layer owns, after checking the encoder wrote exactly one message. */
+  /** A single small request: exchanged on this thread, finished on a worker if the kernel
+   *  has not answered everything by the end of send(). */
   private exchangeInline(request: Buffer, firstSeq: number, count: number, expected: number, timeoutMs: number, jobId: number): Promise<Buffer> {
     const r = this.transport.transactInline!(request, firstSeq, count, expected);
     if (r.complete) return Promise.resolve(r.replies);
-    // The kernel had not answered everything by the end of send(): wait for the rest on a worker.
     return this.transport
       .transact(EMPTY, firstSeq, count, expected - r.answered, timeoutMs, jobId)
       .then((rest) => Buffer.concat([r.replies, rest]));
-  }
-
-  private checkAndPatch(w: ByteWriter, at: number, seq: number, p: Pending): number {
-    const written = w.length - at;
-    if (written < NLMSG_HDRLEN) throw new EncodeError(`${describe(p.opts)}: encoder wrote no netlink header`);
-    const len = w.buf.readUInt32LE(at);
-    // A wrong length would make the kernel read into the next request of the batch.
-    if (len < NLMSG_HDRLEN || align4(len) !== written) {
-      throw new EncodeError(`${describe(p.opts)}: encoder wrote ${written} bytes but nlmsg_len says ${len}`);
-    }
-    if (w.buf.readUInt32LE(at + 8) !== seq) {
-      throw new EncodeError(`${describe(p.opts)}: encoder wrote seq ${w.buf.readUInt32LE(at + 8)}, expected ${seq}`);
-    }
-    let flags = w.buf.readUInt16LE(at + 6) | NLM_F_REQUEST;
-    if (p.dump) flags |= NLM_F_DUMP;
-    else if (p.ack) flags |= NLM_F_ACK;
-    w.buf.writeUInt16LE(flags, at + 6);
-    return len;
   }
 
   private dispatch(batch: Pending[], replies: Buffer, firstSeq: number, seqCount: number): void {
@@ -460,6 +450,11 @@ export class Connection extends EventEmitter {
     p.reject(err);
   }
 
+  private armTimer(p: Pending): void {
+    if (p.timer !== undefined || p.timeoutMs > MAX_TIMER_MS) return;
+    p.timer = setTimeout(() => this.expire(p), Math.max(0, p.deadline - performance.now()));
+  }
+
   private detach(p: Pending): void {
     if (p.onAbort) p.opts.signal?.removeEventListener('abort', p.onAbort);
     if (p.timer !== undefined) clearTimeout(p.timer);
@@ -531,4 +526,40 @@ function abortReason(signal: AbortSignal): Error {
   e.name = 'AbortError';
   (e as Error & { code: string }).code = 'ABORT_ERR';
   return e;
+}
+
+/** Runs a request's encoders into one buffer, checking each wrote exactly one message: a wrong
+ *  length would make the kernel read into the next request of a batch. Each encoder is given
+ *  its message's position as a placeholder seq (the real one is set at send) and must write it. */
+function encodeRequest(encoders: Encoder[], lengths: number[], opts: RequestOptions): Buffer {
+  const w = sharedWriter;
+  w.length = 0;
+  encoders.forEach((encode, placeholder) => {
+    const at = w.length;
+    encode(w, placeholder);
+    const written = w.length - at;
+    if (written < NLMSG_HDRLEN) throw new EncodeError(`${describe(opts)}: encoder wrote no netlink header`);
+    const len = w.buf.readUInt32LE(at);
+    if (len < NLMSG_HDRLEN || align4(len) !== written) {
+      throw new EncodeError(`${describe(opts)}: encoder wrote ${written} bytes but nlmsg_len says ${len}`);
+    }
+    if (w.buf.readUInt32LE(at + 8) !== placeholder) {
+      throw new EncodeError(`${describe(opts)}: encoder wrote seq ${w.buf.readUInt32LE(at + 8)}, expected ${placeholder}`);
+    }
+    lengths.push(len);
+  });
+  return w.take();
+}
+
+/** Numbers a queued request's messages from p.firstSeq and sets the flags this layer owns. */
+function setSeqsAndFlags(request: Buffer, at: number, p: Pending): void {
+  let seq = p.firstSeq;
+  for (const len of p.lengths) {
+    request.writeUInt32LE(seq++, at + 8);
+    let flags = request.readUInt16LE(at + 6) | NLM_F_REQUEST;
+    if (p.dump) flags |= NLM_F_DUMP;
+    else if (p.ack) flags |= NLM_F_ACK;
+    request.writeUInt16LE(flags, at + 6);
+    at += align4(len);
+  }
 }

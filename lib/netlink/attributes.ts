@@ -164,6 +164,21 @@ export class AttrReader implements Iterable<Attr> {
   }
 }
 
+/** The payload of the first attribute of `type` in `b`, without decoding the others: for hot
+ *  paths that need one value out of a large message. Same length checks as AttrReader. */
+export function findAttr(b: Buffer, type: number): Buffer | undefined {
+  let off = 0;
+  while (off + NLA_HDRLEN <= b.length) {
+    const len = b.readUInt16LE(off);
+    if (len < NLA_HDRLEN || off + len > b.length) {
+      throw new DecodeError(`attribute at offset ${off} has length ${len}, ${b.length - off} bytes left`);
+    }
+    if ((b.readUInt16LE(off + 2) & NLA_TYPE_MASK) === type) return b.subarray(off + NLA_HDRLEN, off + len);
+    off += align4(len);
+  }
+  return undefined;
+}
+
 // Payload readers with the kernel's length rules: too short is a DecodeError, never a crash.
 function need(b: Buffer, n: number, what: string): void {
   if (b.length < n) throw new DecodeError(`${what}: attribute payload of ${b.length} bytes, need ${n}`);

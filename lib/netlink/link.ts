@@ -13,11 +13,13 @@ import {
   ByteWriter,
   DecodeError,
   EncodeError,
+  findAttr,
   type FieldTable,
   type FieldWriter,
   NLA_F_NESTED,
   readAttrs,
   readString,
+  readU32,
   scalar,
   tableRead,
   tableWriters,
@@ -146,6 +148,17 @@ export function decodeLink(msg: NetlinkMessage): LinkMessage {
     throw new DecodeError(`expected a link message, got ${rtmName(msg.type)}`);
   }
   return decodeLinkBody(msg.payload);
+}
+
+/** A link message's index and IFLA_LINK (a veth's peer index) without decoding the rest: a
+ *  create's echo carries the whole device (stats, per-family config), and a bulk apply needs
+ *  only these two. */
+export function linkIndexes(msg: NetlinkMessage): { index: number; link?: number } {
+  const p = msg.payload;
+  if (p.length < IFINFOMSG_LEN) throw new DecodeError(`ifinfomsg of ${p.length} bytes, need ${IFINFOMSG_LEN}`);
+  const link = findAttr(p.subarray(IFINFOMSG_LEN), IFLA_LINK);
+  const index = p.readInt32LE(4);
+  return link === undefined ? { index } : { index, link: readU32(link) };
 }
 
 /** ifinfomsg and attributes, without the netlink header (also the payload of VETH_INFO_PEER). */

@@ -4,7 +4,7 @@ import type { Connection } from '../connection.js';
 import { ArgumentError, NetlinkError } from '../errors.js';
 import { formatMac, parseMac } from '../ip.js';
 import { AttrReader, readU16, readU32, readU8, type ByteWriter } from '../netlink/attributes.js';
-import { decodeLink, encodeLink, type LinkMessage } from '../netlink/link.js';
+import { decodeLink, encodeLink, linkIndexes, type LinkMessage } from '../netlink/link.js';
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
 import { netnsLabel, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
@@ -174,7 +174,7 @@ async function createWith(
   const echoed = reply.messages.find((x) => x.type === rt.RTM_NEWLINK);
   const out: CreatedLink & { peerIndex?: number } = { name };
   if (echoed) {
-    const l = decodeLink(echoed);
+    const l = linkIndexes(echoed);
     out.index = l.index;
     // A veth's echo names its peer (IFLA_LINK, an index in the peer's namespace).
     if (l.link !== undefined && l.link !== l.index) out.peerIndex = l.link;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AttrWriter, ByteWriter, DecodeError, EncodeError } from '../../lib/netlink/attributes.js';
 import { type BridgeInfoData, type VxlanInfoData, linkKinds } from '../../lib/netlink/kinds/index.js';
-import { type LinkMessage, decodeLink, encodeLink } from '../../lib/netlink/link.js';
+import { type LinkMessage, decodeLink, encodeLink, linkIndexes } from '../../lib/netlink/link.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, type NetlinkMessage, parseMessages } from '../../lib/netlink/message.js';
 import * as rt from '../../lib/netlink/rtnetlink.js';
 import { type FixtureMessage, allFixtures, encodeLike, lastSent, loadFixture, pick, withoutPid } from './codec-fixtures.js';
@@ -198,6 +198,29 @@ describe('link encoding errors', () => {
     const data = back.linkInfo!.data as VxlanInfoData;
     expect(data.group).toEqual(group);
     expect(data.layout!.map((a) => a.type)).toEqual([rt.IFLA_VXLAN_ID, rt.IFLA_VXLAN_GROUP6]);
+  });
+});
+
+describe('linkIndexes reads what the full decoder reads', () => {
+  const received = allFixtures().flatMap((f) =>
+    f.messages.filter((m) => m.dir === 'recv' && m.msg.type === rt.RTM_NEWLINK).map((m, i) => [`${f.name} #${i}`, m] as const),
+  );
+
+  it('has veth echoes among the fixtures (their IFLA_LINK is the peer index)', () => {
+    expect(received.some(([, m]) => decodeLink(m.msg).linkInfo?.kind === 'veth' && decodeLink(m.msg).link !== undefined)).toBe(true);
+  });
+
+  it.each(received)('%s', (_, m) => {
+    const full = decodeLink(m.msg);
+    expect(linkIndexes(m.msg)).toEqual(full.link === undefined ? { index: full.index } : { index: full.index, link: full.link });
+  });
+
+  it('throws DecodeError on a short ifinfomsg or an attribute running past the end', () => {
+    const msg = (payload: Buffer): NetlinkMessage => ({ type: rt.RTM_NEWLINK, flags: 0, seq: 0, pid: 0, payload });
+    expect(() => linkIndexes(msg(Buffer.alloc(15)))).toThrow(DecodeError);
+    const p = Buffer.alloc(24);
+    p.writeUInt16LE(200, 16);
+    expect(() => linkIndexes(msg(p))).toThrow(DecodeError);
   });
 });
 
