@@ -7,6 +7,7 @@
         "native/worker_pool.cc",
         "native/netlink_io.cc",
         "native/netns.cc",
+        "native/provision.cc",
         "native/watcher.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -389,15 +389,7 @@ export class Connection extends EventEmitter {
       const e = decodeFor(p, () => decodeError(m));
       p.answers++;
       if (e.error !== 0) {
-        const err = new NetlinkError({
-          errno: e.error,
-          syscall: 'sendmsg',
-          operation: p.opts.operation,
-          ...(p.opts.object !== undefined ? { object: p.opts.object } : {}),
-          ...(e.message !== undefined ? { kernelMessage: e.message } : {}),
-          ...(e.badAttributeOffset !== undefined ? { badAttributeOffset: e.badAttributeOffset } : {}),
-          ...(e.error === -1 ? { hint: capabilityHint('sendmsg') } : {}),
-        });
+        const err = refusal(e, p.opts);
         const off = e.badAttributeOffset;
         const len = p.lengths[m.seq - p.firstSeq]!;
         if (off !== undefined && (off < NLMSG_HDRLEN || off + NLA_HDRLEN > len)) {
@@ -552,7 +544,7 @@ function encodeRequest(encoders: Encoder[], lengths: number[], opts: RequestOpti
 }
 
 /** Numbers a queued request's messages from p.firstSeq and sets the flags this layer owns. */
-function setSeqsAndFlags(request: Buffer, at: number, p: Pending): void {
+function setSeqsAndFlags(request: Buffer, at: number, p: Pick<Pending, 'firstSeq' | 'lengths' | 'dump' | 'ack'>): void {
   let seq = p.firstSeq;
   for (const len of p.lengths) {
     request.writeUInt32LE(seq++, at + 8);
@@ -562,4 +554,66 @@ function setSeqsAndFlags(request: Buffer, at: number, p: Pending): void {
     request.writeUInt16LE(flags, at + 6);
     at += align4(len);
   }
+}
+
+/** The kernel's refusal of one request, as the error its caller gets. */
+function refusal(e: ReturnType<typeof decodeError>, opts: RequestOptions): NetlinkError {
+  return new NetlinkError({
+    errno: e.error,
+    syscall: 'sendmsg',
+    operation: opts.operation,
+    ...(opts.object !== undefined ? { object: opts.object } : {}),
+    ...(e.message !== undefined ? { kernelMessage: e.message } : {}),
+    ...(e.badAttributeOffset !== undefined ? { badAttributeOffset: e.badAttributeOffset } : {}),
+    ...(e.error === -1 ? { hint: capabilityHint('sendmsg') } : {}),
+  });
+}
+
+/** Requests encoded for the addon to send on a socket of its own (it numbers them): one
+ *  buffer, and where each message starts. */
+export function encodeForAddon(requests: { encode: Encoder; opts: RequestOptions }[]): { bytes: Buffer; starts: number[] } {
+  const parts: Buffer[] = [];
+  const starts: number[] = [];
+  let at = 0;
+  for (const r of requests) {
+    const lengths: number[] = [];
+    const bytes = encodeRequest([r.encode], lengths, r.opts);
+    setSeqsAndFlags(bytes, 0, { firstSeq: 0, lengths, dump: false, ack: true });
+    starts.push(at);
+    parts.push(bytes);
+    at += bytes.length;
+  }
+  return { bytes: Buffer.concat(parts), starts };
+}
+
+/**
+ * The outcome of each request of an exchange the addon made itself (seqs firstSeq..): undefined
+ * for an ACK, the error for a refusal or for no answer at all, and the other messages
+ * (echoes) it got. Same errors as a Connection would give.
+ */
+export function readAnswers(replies: Buffer, firstSeq: number, ops: RequestOptions[]): { error?: Error; messages: NetlinkMessage[] }[] {
+  const out = ops.map(() => ({ answered: false, messages: [] as NetlinkMessage[] }) as { answered: boolean; error?: Error; messages: NetlinkMessage[] });
+  const { messages, error } = splitMessages(replies);
+  for (const m of messages) {
+    const k = m.seq - firstSeq;
+    const slot = out[k];
+    if (k < 0 || !slot) continue;
+    if (m.type !== NLMSG_ERROR) {
+      slot.messages.push(m);
+      continue;
+    }
+    slot.answered = true;
+    try {
+      const e = decodeError(m);
+      if (e.error !== 0) slot.error = refusal(e, ops[k]!);
+    } catch (err) {
+      slot.error = toError(err);
+    }
+  }
+  return out.map((slot, k) => {
+    if (!slot.answered && !slot.error) {
+      slot.error = error ? new DecodeError(`${describe(ops[k]!)}: ${error.message}`, { cause: error }) : new NetlinkError({ errno: -71, syscall: 'recvmsg', operation: ops[k]!.operation, ...(ops[k]!.object !== undefined ? { object: ops[k]!.object } : {}), hint: 'no answer from the kernel' });
+    }
+    return slot.error ? { error: slot.error, messages: slot.messages } : { messages: slot.messages };
+  });
 }

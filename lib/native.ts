@@ -43,6 +43,12 @@ export interface NativeBinding {
   /** A namespace held only by the returned fd. */
   createAnonymousNetns(): Promise<number>;
   createAnonymousNetns(withRoute: true): Promise<[number, number]>;
+  /** The bulk path's unit (native/provision.cc): creates each namespace (named, or anonymous
+   *  when name is ''), optionally with IPv6 off inside, sends every item's `host` requests (veth
+   *  creates, the namespace fd written at nsFdOffsets) in one send() from the thread's own
+   *  socket, then each `inside` on its namespace's socket with the echoed peer indexes written
+   *  at peerIndexPatches [offset, veth ordinal, ...]. Failures come back per item. */
+  provisionNetns(runDir: string, items: ProvisionItem[]): Promise<ProvisionResult>;
   /** Opens a namespace file, refusing symlinks in its last component when noFollow, and
    *  anything that is not a network namespace (EINVAL). */
   openNetns(path: string, noFollow: boolean): Promise<number>;
@@ -96,3 +102,36 @@ const helperCandidates = [
 export const native: NativeBinding = Object.assign(loaded, {
   execHelper: helperCandidates.find((p) => existsSync(p)) ?? helperCandidates[0]!,
 });
+
+export interface ProvisionItem {
+  name: string;
+  ipv6Off: boolean;
+  host: Buffer;
+  nsFdOffsets: number[];
+  inside: Buffer;
+  peerIndexPatches: number[];
+}
+
+export interface ProvisionResult {
+  /** The answers to every item's host requests (each picks its own seqs). */
+  hostReplies: Buffer;
+  items: ProvisionedItem[];
+}
+
+export interface ProvisionedItem {
+  /** -1 when the namespace could not be created (createErrno says why; nothing else was tried). */
+  nsFd: number;
+  routeFd: number;
+  createErrno: number;
+  createSyscall: string;
+  createPath: string;
+  /** 0 when its host requests were not sent. */
+  hostFirstSeq: number;
+  /** False when the host requests failed (or there was nothing inside). */
+  insideSent: boolean;
+  insideFirstSeq: number;
+  insideReplies: Buffer;
+  /** A syscall failure after the namespace existed (0: none). */
+  errno: number;
+  syscall: string;
+}

@@ -11,7 +11,8 @@ import { addMasquerade, removeMasquerade } from './nftables/masquerade.js';
 import { addAddress, addressRequest } from './route/addresses.js';
 import { NLM_F_CREATE, NLM_F_REPLACE } from './netlink/message.js';
 import * as rt from './netlink/rtnetlink.js';
-import { send, type PreparedRequest } from './target.js';
+import { provision, type InsideRequest, type ProvisionPlan, type Provisioned } from './provision.js';
+import { send } from './target.js';
 import { createBridge, createVethPair, deleteLink, deleteLinkGroup, getLink, linkUpRequest, setLink, setMaster, type LinkRef } from './route/links.js';
 import { replaceRoute, routeRequest, type RouteSpec } from './route/routes.js';
 import { setSysctl, type SysctlValue } from './sysctl.js';
@@ -253,32 +254,89 @@ async function ensureInterface(f: InterfaceSpec, ns: Namespace, ctx: Context, na
   return (await ns.getLink(f.name)).index;
 }
 
+/** Link index placeholder in a fresh namespace's requests: the addon writes the echoed one. */
+const ECHOED_INDEX = 1;
+
+/** The requests inside a namespace, in the order the kernel must run them: lo up, each veth's
+ *  inside end up with its addresses, then the routes (which use them). With `indexes` they
+ *  name the links; without, each names its veth by ordinal for the addon to fill in. */
+function insideRequests(n: NamespaceSpec, indexes?: number[]): InsideRequest[] {
+  const ifaces = n.interfaces ?? [];
+  const at = (i: number) => (indexes ? { index: indexes[i]!, veth: undefined } : { index: ECHOED_INDEX, veth: i });
+  const inside: InsideRequest[] = [];
+  if (n.loopback !== false) inside.push({ request: linkUpRequest(1) });
+  ifaces.forEach((f, i) => {
+    const { index, veth } = at(i);
+    inside.push({ request: linkUpRequest(index), veth });
+    for (const a of f.addresses ?? []) inside.push({ request: addressRequest(index, ...addressArgs(a), f.name), veth });
+  });
+  for (const r of n.routes ?? []) {
+    if (r.dev === undefined || typeof r.dev === 'number') {
+      inside.push({ request: routeRequest(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r, r.dev) });
+      continue;
+    }
+    const i = ifaces.findIndex((f) => f.name === r.dev);
+    if (i < 0) throw new ArgumentError('ERR_TOPOLOGY_UNKNOWN_LINK', 'routes.dev', `'${r.dev}' is not an interface of ${n.name}`);
+    const { index, veth } = at(i);
+    inside.push({ request: routeRequest(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r, index), veth });
+  }
+  return inside;
+}
+
+/** A namespace this call creates, configured in one addon job; undefined when a named one
+ *  exists already (then it is adopted and converged call by call). */
+async function provisionFresh(n: NamespaceSpec, ctx: Context): Promise<Provisioned | undefined> {
+  const plan: ProvisionPlan = {
+    veths: (n.interfaces ?? []).map((f) => {
+      const master = f.master === undefined ? undefined : ctx.bridgeIndex.get(f.master);
+      return { hostName: f.peer, name: f.name, group: ctx.group, ...(master !== undefined ? { master } : {}), ...(f.mtu !== undefined ? { mtu: f.mtu } : {}) };
+    }),
+    inside: insideRequests(n),
+    ipv6Off: n.ipv6 === false,
+  };
+  try {
+    return await provision(n.anonymous ? undefined : n.name, plan);
+  } catch (e) {
+    if (!n.anonymous && isCode(e, 'EEXIST')) return undefined;
+    throw e;
+  }
+}
+
+/** The per-call path for a namespace that existed (or whose veth's host end did): create or
+ *  adopt each veth, then everything inside in one go. */
+async function convergeLinks(n: NamespaceSpec, ns: Namespace, ctx: Context, namespaceCreated: boolean, ipv6Done: boolean): Promise<void> {
+  if (n.ipv6 === false && !ipv6Done) {
+    // Before any link arrives: new devices copy `default`.
+    await Promise.all([ns.setSysctl('net.ipv6.conf.all.disable_ipv6', 1), ns.setSysctl('net.ipv6.conf.default.disable_ipv6', 1)]);
+  }
+  const indexes = await Promise.all((n.interfaces ?? []).map((f) => ensureInterface(f, ns, ctx, namespaceCreated)));
+  // Queued synchronously in this order, sent in one sendmsg, executed by the kernel in order.
+  const conn = await ns.connection();
+  await Promise.all(insideRequests(n, indexes).map((r) => send(conn, r.request)));
+}
+
 async function configureNamespace(n: NamespaceSpec, ctx: Context, signal?: AbortSignal): Promise<ItemResult> {
   signal?.throwIfAborted();
-  const { ns, existed } = n.anonymous ? { ns: await createNamespace(), existed: false } : await ensureNamespace(n.name);
+  const fresh = await provisionFresh(n, ctx);
+  const { ns, existed } = fresh ? { ns: fresh.ns, existed: false } : await ensureNamespace(n.name);
   if (n.anonymous) ctx.anonymous.set(n.name, ns);
   else if (!existed) ctx.createdNamespaces.push(n.name);
   try {
-    if (n.ipv6 === false) {
-      // Before any link arrives: new devices copy `default`.
-      await Promise.all([ns.setSysctl('net.ipv6.conf.all.disable_ipv6', 1), ns.setSysctl('net.ipv6.conf.default.disable_ipv6', 1)]);
+    if (fresh) {
+      const ifaces = n.interfaces ?? [];
+      fresh.vethErrors.forEach((e, i) => e === undefined && ctx.createdHostEnds.push({ name: ifaces[i]!.peer, namespaceCreated: true }));
+      const vethError = fresh.vethErrors.find((e) => e !== undefined && !isCode(e, 'EEXIST'));
+      if (vethError) throw vethError;
+      if (fresh.vethErrors.some((e) => e !== undefined)) {
+        // A host end left by an earlier apply: adopt it call by call.
+        await convergeLinks(n, ns, ctx, true, true);
+      } else {
+        const failed = fresh.insideErrors?.find((e) => e !== undefined) ?? fresh.failure;
+        if (failed) throw failed;
+      }
+    } else {
+      await convergeLinks(n, ns, ctx, !existed, false);
     }
-    const indexes = await Promise.all((n.interfaces ?? []).map((f) => ensureInterface(f, ns, ctx, !existed)));
-    // Everything inside the namespace in one go: queued synchronously in this order, sent in
-    // one sendmsg, executed by the kernel in order (links up, addresses, the routes using them).
-    const conn = await ns.connection();
-    const inside: PreparedRequest[] = [];
-    if (n.loopback !== false) inside.push(linkUpRequest(1));
-    (n.interfaces ?? []).forEach((f, i) => {
-      inside.push(linkUpRequest(indexes[i]!));
-      for (const a of f.addresses ?? []) inside.push(addressRequest(indexes[i]!, ...addressArgs(a), f.name));
-    });
-    for (const r of n.routes ?? []) {
-      const oif = r.dev === undefined ? undefined : typeof r.dev === 'number' ? r.dev : indexes[(n.interfaces ?? []).findIndex((f) => f.name === r.dev)];
-      if (r.dev !== undefined && oif === undefined) throw new ArgumentError('ERR_TOPOLOGY_UNKNOWN_LINK', 'routes.dev', `'${r.dev}' is not an interface of ${n.name}`);
-      inside.push(routeRequest(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r, oif));
-    }
-    await Promise.all(inside.map((r) => send(conn, r)));
     for (const [key, value] of Object.entries(n.sysctls ?? {})) await ns.setSysctl(key, value);
     for (const m of n.masquerade ?? []) await addMasquerade({ ...m, netns: ns });
     return { item: n.name, ok: true, existed };

@@ -47,7 +47,8 @@ export function validateInterfaceName(name: unknown, field = 'name'): string {
   for (const ch of name) {
     const what = IFNAME_FORBIDDEN.get(ch);
     if (what !== undefined) throw fail(`${quoteText(name)} contains ${what}`);
-    if (Buffer.from(ch).includes(KERNEL_SPACE_BYTE)) {
+    // 0xa0 is only ever a continuation byte: ASCII cannot contain it.
+    if (ch.charCodeAt(0) >= 0x80 && Buffer.from(ch).includes(KERNEL_SPACE_BYTE)) {
       throw fail(`${quoteText(name)} contains ${quoteText(ch)}, whose UTF-8 byte 0xa0 the kernel treats as whitespace`);
     }
   }
@@ -185,7 +186,11 @@ function typeError(field: string, type: string, value: unknown): ArgumentError {
 }
 
 /** UTF-8 byte length; lone surrogates are refused because encoding would replace them. */
+const ASCII = /^[\x00-\x7f]*$/;
+
 function utf8Length(text: string, fail: (why: string) => Error): number {
+  // The common case without a Buffer: names are validated by the thousand in a bulk apply.
+  if (ASCII.test(text)) return text.length;
   const bytes = Buffer.from(text, 'utf8');
   if (bytes.toString('utf8') !== text) throw fail(`${quoteText(text)} is not valid Unicode (unpaired surrogate)`);
   return bytes.length;

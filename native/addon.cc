@@ -91,6 +91,7 @@ static Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   InitNetlinkIo(env, exports);
   InitNetns(env, exports);
+  InitProvision(env, exports);
   InitWatcher(env, exports);
   return exports;
 }

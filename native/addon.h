@@ -2,7 +2,10 @@
 
 #include <napi.h>
 
+#include <functional>
+#include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "worker_pool.h"
 
@@ -36,6 +39,21 @@ std::string ArgString(const Napi::CallbackInfo &info, size_t i);
 // the calling thread's namespace; -1 with job's error set on failure.
 int OpenNetlinkSocket(int protocol, const std::vector<uint32_t> &groups, Job &job, int receiveBuffer = 0);
 
+// Namespace creation on a worker thread (netns.cc): named as `ip netns add` does it, or
+// anonymous. With routeFd, a NETLINK_ROUTE socket is opened inside; whileInside runs inside
+// too, before the thread goes home. Returns the namespace fd, or -1 with job's error set (and
+// nothing left behind).
+int CreateNamedNetnsOnThread(Worker &w, Job &job, const std::string &runDir, const std::string &name, int failAfterStep,
+                             int *routeFd, const std::function<void()> &whileInside);
+int CreateAnonymousNetnsOnThread(Worker &w, Job &job, int *routeFd, const std::function<void()> &whileInside);
+
+// Sends `length` bytes of requests (their seqs firstSeq..firstSeq+count-1) on fd and appends
+// the kernel's answers to `replies` until each request is answered. False with the job's error
+// set when a syscall fails or the deadline passes first.
+bool ExchangeOnThread(int fd, const uint8_t *request, size_t length, uint32_t firstSeq, uint32_t count, int timeoutMs,
+                      std::vector<uint8_t> &buffer, std::vector<uint8_t> &replies, Job &job);
+
+void InitProvision(Napi::Env env, Napi::Object exports);
 void InitNetlinkIo(Napi::Env env, Napi::Object exports);
 void InitNetns(Napi::Env env, Napi::Object exports);
 void InitWatcher(Napi::Env env, Napi::Object exports);

@@ -277,6 +277,25 @@ struct Exchange {
   }
 };
 
+}  // namespace
+
+bool ExchangeOnThread(int fd, const uint8_t *request, size_t length, uint32_t firstSeq, uint32_t count, int timeoutMs,
+                      std::vector<uint8_t> &buffer, std::vector<uint8_t> &replies, Job &job) {
+  Exchange x{};
+  x.fd = fd;
+  x.request = request;
+  x.requestLength = length;
+  x.firstSeq = firstSeq;
+  x.count = x.expected = count;
+  x.Run(buffer, NowMs() + timeoutMs, &job);
+  if (x.replies.data) replies.insert(replies.end(), x.replies.data->begin(), x.replies.data->end());
+  if (x.error) return job.Fail(x.error, x.syscall), false;
+  if (!x.complete && !x.malformed) return job.Fail(ETIMEDOUT, "recvmsg"), false;
+  return true;
+}
+
+namespace {
+
 struct TransactJob : Job {
   Napi::Reference<Napi::Buffer<uint8_t>> requestRef;  // keeps the request alive
   Exchange x;

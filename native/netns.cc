@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <set>
 
@@ -84,7 +85,7 @@ bool EnsureSharedRunDir(const std::string &runDir, int dirFd, Job &job) {
 
 // A new network namespace for this thread, then straight back home. Returns an fd of it.
 // With routeFd, a NETLINK_ROUTE socket is opened while inside: no second switch later.
-int UnshareNetns(Worker &w, Job &job, int *routeFd) {
+int UnshareNetns(Worker &w, Job &job, int *routeFd, const std::function<void()> &whileInside = nullptr) {
   if (unshare(CLONE_NEWNET) != 0) {
     job.Fail(errno, "unshare");
     return -1;
@@ -92,11 +93,14 @@ int UnshareNetns(Worker &w, Job &job, int *routeFd) {
   int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   int openErrno = errno;
   if (fd >= 0 && routeFd) *routeFd = OpenNetlinkSocket(NETLINK_ROUTE, {}, job);
+  if (fd >= 0 && !job.error && whileInside) whileInside();
   w.LeaveNetns();
   if (fd < 0) job.Fail(openErrno, "open", "/proc/thread-self/ns/net");
   if (fd >= 0 && job.error) {
     close(fd);
     fd = -1;
+    if (routeFd && *routeFd >= 0) close(*routeFd);
+    if (routeFd) *routeFd = -1;
   }
   return fd;
 }
@@ -110,6 +114,61 @@ Napi::Value NamespaceResult(Napi::Env env, int nsFd, bool withRoute, int routeFd
   return a;
 }
 
+}  // namespace
+
+int CreateNamedNetnsOnThread(Worker &w, Job &job, const std::string &runDir, const std::string &name, int failAfterStep,
+                             int *routeFd, const std::function<void()> &whileInside) {
+  if (!SafeName(name)) return job.Fail(EINVAL, "open", name), -1;
+  int dirFd = OpenRunDir(runDir, job, true);
+  if (dirFd < 0) return -1;
+  std::string path = runDir + "/" + name;
+  if (!EnsureSharedRunDir(runDir, dirFd, job)) {
+    close(dirFd);
+    return -1;
+  }
+  // O_EXCL refuses an existing name, O_NOFOLLOW a planted symlink.
+  int fileFd = openat(dirFd, name.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fileFd < 0) {
+    job.Fail(errno, "open", path);
+    close(dirFd);
+    return -1;
+  }
+  int nsFd = -1;
+  bool mounted = false;
+  if (failAfterStep == 1) {
+    job.Fail(ECANCELED, "inject", "after create");
+  } else {
+    nsFd = UnshareNetns(w, job, routeFd, whileInside);
+    if (nsFd >= 0 && failAfterStep == 2) job.Fail(ECANCELED, "inject", "after unshare");
+  }
+  if (!job.error) {
+    // Mount through our own descriptor so the target cannot be swapped under us.
+    if (mount(FdPath(nsFd).c_str(), FdPath(fileFd).c_str(), "none", MS_BIND, nullptr) != 0) {
+      job.Fail(errno, "mount", path);
+    } else {
+      mounted = true;
+      if (failAfterStep == 3) job.Fail(ECANCELED, "inject", "after mount");
+    }
+  }
+  close(fileFd);
+  if (job.error) {
+    if (mounted) umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    unlinkat(dirFd, name.c_str(), 0);
+    if (nsFd >= 0) close(nsFd);
+    if (routeFd && *routeFd >= 0) close(*routeFd);
+    if (routeFd) *routeFd = -1;
+    nsFd = -1;
+  }
+  close(dirFd);
+  return nsFd;
+}
+
+int CreateAnonymousNetnsOnThread(Worker &w, Job &job, int *routeFd, const std::function<void()> &whileInside) {
+  return UnshareNetns(w, job, routeFd, whileInside);
+}
+
+namespace {
+
 struct CreateNamedJob : Job {
   CreateNamedJob() { lane = 1; }
   std::string runDir, name;
@@ -118,46 +177,7 @@ struct CreateNamedJob : Job {
   int nsFd = -1, routeFd = -1;
 
   void Run(Worker &w) override {
-    if (!SafeName(name)) return Fail(EINVAL, "open", name);
-    int dirFd = OpenRunDir(runDir, *this, true);
-    if (dirFd < 0) return;
-    std::string path = runDir + "/" + name;
-    if (!EnsureSharedRunDir(runDir, dirFd, *this)) {
-      close(dirFd);
-      return;
-    }
-    // O_EXCL refuses an existing name, O_NOFOLLOW a planted symlink.
-    int fileFd = openat(dirFd, name.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (fileFd < 0) {
-      Fail(errno, "open", path);
-      close(dirFd);
-      return;
-    }
-    bool mounted = false;
-    if (failAfterStep == 1) {
-      Fail(ECANCELED, "inject", "after create");
-    } else {
-      nsFd = UnshareNetns(w, *this, withRoute ? &routeFd : nullptr);
-      if (nsFd >= 0 && failAfterStep == 2) Fail(ECANCELED, "inject", "after unshare");
-    }
-    if (!error) {
-      // Mount through our own descriptor so the target cannot be swapped under us.
-      if (mount(FdPath(nsFd).c_str(), FdPath(fileFd).c_str(), "none", MS_BIND, nullptr) != 0) {
-        Fail(errno, "mount", path);
-      } else {
-        mounted = true;
-        if (failAfterStep == 3) Fail(ECANCELED, "inject", "after mount");
-      }
-    }
-    close(fileFd);
-    if (error) {
-      if (mounted) umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
-      unlinkat(dirFd, name.c_str(), 0);
-      if (nsFd >= 0) close(nsFd);
-      if (routeFd >= 0) close(routeFd);
-      nsFd = routeFd = -1;
-    }
-    close(dirFd);
+    nsFd = CreateNamedNetnsOnThread(w, *this, runDir, name, failAfterStep, withRoute ? &routeFd : nullptr, nullptr);
   }
 
   Napi::Value Result(Napi::Env env) override { return NamespaceResult(env, nsFd, withRoute, routeFd); }

@@ -93,6 +93,7 @@ void WorkerPool::ThreadMain(int lane) {
       break;
     }
   }
+  if (w.homeRouteFd >= 0) close(w.homeRouteFd);
   if (w.originalNetns >= 0) close(w.originalNetns);
 }
 

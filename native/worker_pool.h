@@ -48,6 +48,10 @@ struct Worker {
   int originalNetns = -1;  // this thread's namespace at start, restored after every switch
   bool retired = false;
   std::vector<uint8_t> recvBuffer;
+  // This thread's own NETLINK_ROUTE socket in its home namespace (opened on first use by a
+  // provisioning job) and the seqs it has used: no other thread ever touches it.
+  int homeRouteFd = -1;
+  uint32_t homeSeq = 0;
 
   // Runs fn inside the namespace nsFd (or where we are, when nsFd < 0). Returns false and
   // fills job's error when entering fails; a failed return marks the thread retired.

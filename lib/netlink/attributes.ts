@@ -164,19 +164,26 @@ export class AttrReader implements Iterable<Attr> {
   }
 }
 
-/** The payload of the first attribute of `type` in `b`, without decoding the others: for hot
- *  paths that need one value out of a large message. Same length checks as AttrReader. */
-export function findAttr(b: Buffer, type: number): Buffer | undefined {
-  let off = 0;
-  while (off + NLA_HDRLEN <= b.length) {
+/** Where the payload of the first attribute of `type` in b[from, to) starts, or -1, without
+ *  decoding the others: for hot paths that need one value out of a large message. Same
+ *  length checks as AttrReader. */
+export function findAttrOffset(b: Buffer, type: number, from = 0, to = b.length): number {
+  let off = from;
+  while (off + NLA_HDRLEN <= to) {
     const len = b.readUInt16LE(off);
-    if (len < NLA_HDRLEN || off + len > b.length) {
-      throw new DecodeError(`attribute at offset ${off} has length ${len}, ${b.length - off} bytes left`);
+    if (len < NLA_HDRLEN || off + len > to) {
+      throw new DecodeError(`attribute at offset ${off - from} has length ${len}, ${to - off} bytes left`);
     }
-    if ((b.readUInt16LE(off + 2) & NLA_TYPE_MASK) === type) return b.subarray(off + NLA_HDRLEN, off + len);
+    if ((b.readUInt16LE(off + 2) & NLA_TYPE_MASK) === type) return off + NLA_HDRLEN;
     off += align4(len);
   }
-  return undefined;
+  return -1;
+}
+
+/** The payload of the first attribute of `type` in `b` (see findAttrOffset). */
+export function findAttr(b: Buffer, type: number): Buffer | undefined {
+  const at = findAttrOffset(b, type);
+  return at < 0 ? undefined : b.subarray(at, at + b.readUInt16LE(at - NLA_HDRLEN) - NLA_HDRLEN);
 }
 
 // Payload readers with the kernel's length rules: too short is a DecodeError, never a crash.

@@ -90,11 +90,38 @@ describe.skipIf(!inSandbox)(`topology apply/destroy${sandboxSkipReason ? ` — s
   it('rejects a bridge over 1023 ports before any syscall', async () => {
     const transact = vi.spyOn(native, 'transact');
     const create = vi.spyOn(native, 'createNamedNetns');
+    const provision = vi.spyOn(native, 'provisionNetns');
     expect(() => lib.validateTopology(workload(1024))).toThrow(expect.objectContaining({ code: 'ERR_TOPOLOGY_BRIDGE_FULL' }));
     await expect(lib.applyTopology(workload(1024))).rejects.toMatchObject({ code: 'ERR_TOPOLOGY_BRIDGE_FULL', name: 'RangeError' });
     await expect(lib.applyTopology({ namespaces: [{ name: '../x' }] })).rejects.toMatchObject({ code: 'ERR_INVALID_NETNS_NAME' });
     expect(transact).not.toHaveBeenCalled();
     expect(create).not.toHaveBeenCalled();
+    expect(provision).not.toHaveBeenCalled();
+  });
+
+  it('provisions fresh namespaces in a few addon jobs, phase by phase, with no per-namespace round trips', async () => {
+    const provision = vi.spyOn(native, 'provisionNetns');
+    const create = vi.spyOn(native, 'createNamedNetns');
+    const transact = vi.spyOn(native, 'transact');
+    await lib.applyTopology(workload(30));
+    expectW(30);
+    // Jobs grow through the burst (4, 8, 16, then the rest): 30 namespaces in 4 jobs.
+    expect(provision.mock.calls.map((c) => c[1].length)).toEqual([4, 8, 16, 2]);
+    expect(create).not.toHaveBeenCalled();
+    // Only the bridge went through the connection's worker path.
+    expect(transact.mock.calls.length).toBeLessThanOrEqual(2);
+  });
+
+  it('reports a request refused inside a fresh namespace with its operation, and rolls back', async () => {
+    const spec = workload(3);
+    spec.namespaces![1]!.routes = [{ to: '10.9.0.0/16', via: '10.77.0.1' }];
+    const err = await lib.applyTopology(spec).catch((e) => e);
+    expect(err).toBeInstanceOf(lib.TopologyError);
+    const failed = err.results.filter((r: any) => !r.ok);
+    expect(failed.map((r: any) => r.item)).toEqual(['c2']);
+    expect(failed[0].error).toMatchObject({ code: 'ENETUNREACH', operation: 'RTM_NEWROUTE' });
+    expect(readdirSync('/run/netns')).toEqual([]);
+    expect(hostLinks()).toEqual(['lo']);
   });
 
   it('ipv6: false turns IPv6 off inside before the links come up', async () => {

@@ -1,0 +1,182 @@
+// The bulk path's fast lane: a fresh namespace of a topology configured by one addon job
+// (native/provision.cc). Everything is encoded here beforehand; the job creates the namespace,
+// writes its fd into the veth creates, sends them, writes the echoed peer indexes into the
+// namespace's own requests and sends those, all on one thread with no trip back to JS in
+// between. What the job cannot know (a name already taken, a refused address) comes back as
+// the same errors the per-call API gives.
+import { encodeForAddon, readAnswers, type RequestOptions } from './connection.js';
+import { NetlinkError, capabilityHint } from './errors.js';
+import { findAttrOffset } from './netlink/attributes.js';
+import { encodeLink, IFINFOMSG_LEN, type LinkMessage } from './netlink/link.js';
+import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLMSG_HDRLEN } from './netlink/message.js';
+import * as rt from './netlink/rtnetlink.js';
+import { native, type ProvisionItem, type ProvisionedItem } from './native.js';
+import { Namespace, runDir } from './namespace.js';
+import { validateNamespaceName } from './validate.js';
+import type { PreparedRequest } from './target.js';
+
+const IFF_UP = 1;
+/** ifinfomsg and ifaddrmsg both carry the link index at byte 4 of the payload. */
+const INDEX_AT = NLMSG_HDRLEN + 4;
+const RTMSG_LEN = 12;
+
+export interface VethPlan {
+  /** The end in the host. */
+  hostName: string;
+  /** The end created inside the namespace. */
+  name: string;
+  master?: number;
+  mtu?: number;
+  group: number;
+}
+
+/** A request inside the namespace; `veth` says which veth's inside index it names (the
+ *  index it was built with is a placeholder, replaced by the one the kernel echoes). */
+export interface InsideRequest {
+  request: PreparedRequest;
+  veth?: number;
+}
+
+export interface ProvisionPlan {
+  veths: VethPlan[];
+  inside: InsideRequest[];
+  ipv6Off: boolean;
+}
+
+export interface Provisioned {
+  ns: Namespace;
+  /** Per veth: undefined when created, else the kernel's refusal. */
+  vethErrors: (Error | undefined)[];
+  /** Per inside request, when they were sent (all veths created). */
+  insideErrors?: (Error | undefined)[];
+  /** A syscall failure after the namespace existed. */
+  failure?: Error;
+}
+
+function vethRequest(v: VethPlan): PreparedRequest {
+  const peer: Partial<LinkMessage> = { family: 0, index: 0, flags: 0, change: 0, name: v.name, netnsFd: 0, group: v.group };
+  if (v.mtu !== undefined) peer.mtu = v.mtu;
+  const m: Partial<LinkMessage> = { family: 0, index: 0, flags: IFF_UP, change: IFF_UP, name: v.hostName, group: v.group, linkInfo: { kind: 'veth', data: { peer } } };
+  if (v.master !== undefined) m.master = v.master;
+  if (v.mtu !== undefined) m.mtu = v.mtu;
+  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, seq, m), opts: { operation: 'RTM_NEWLINK', object: v.hostName } };
+}
+
+/** Where IFLA_NET_NS_FD of the peer sits in a veth create starting at `at`. */
+function peerNetnsFdOffset(b: Buffer, at: number): number {
+  const end = at + b.readUInt32LE(at);
+  const nest = (type: number, from: number, to: number): [number, number] => {
+    const p = findAttrOffset(b, type, from, to);
+    if (p < 0) throw new Error(`veth create without attribute ${type}`);
+    return [p, p + b.readUInt16LE(p - 4) - 4];
+  };
+  const [info, infoEnd] = nest(rt.IFLA_LINKINFO, at + NLMSG_HDRLEN + IFINFOMSG_LEN, end);
+  const [data, dataEnd] = nest(rt.IFLA_INFO_DATA, info, infoEnd);
+  const [peer, peerEnd] = nest(rt.VETH_INFO_PEER, data, dataEnd);
+  return nest(rt.IFLA_NET_NS_FD, peer + IFINFOMSG_LEN, peerEnd)[0];
+}
+
+/** Where the link index a request names sits: the header's for links and addresses, RTA_OIF
+ *  for routes. */
+function indexOffset(b: Buffer, at: number): number {
+  const type = b.readUInt16LE(at + 4);
+  if (type === rt.RTM_NEWLINK || type === rt.RTM_NEWADDR) return at + INDEX_AT;
+  if (type === rt.RTM_NEWROUTE) {
+    const p = findAttrOffset(b, rt.RTA_OIF, at + NLMSG_HDRLEN + RTMSG_LEN, at + b.readUInt32LE(at));
+    if (p >= 0) return p;
+  }
+  throw new Error(`no link index to fill in a ${rt.rtmName(type)}`);
+}
+
+/** Namespaces per addon job: enough to batch the veth creates, small enough that results
+ *  flow back to JS while the next job runs. The first jobs of a burst are smaller, so the
+ *  kernel starts while JS still encodes the rest. */
+const CHUNK = 64;
+const FIRST_CHUNK = 4;
+
+interface Waiting {
+  name: string | undefined;
+  item: ProvisionItem;
+  veths: PreparedRequest[];
+  inside: PreparedRequest[];
+  resolve(p: Provisioned): void;
+  reject(e: Error): void;
+}
+
+let waiting: Waiting[] = [];
+let scheduled = false;
+/** Size of the next job; grows through a burst, back to FIRST_CHUNK when the queue is idle. */
+let chunk = FIRST_CHUNK;
+
+/**
+ * Creates the namespace `name` (anonymous when undefined) and configures it by the plan.
+ * Calls made in the same tick share addon jobs (phase by phase, see native/provision.cc).
+ * Rejects as createNamespace() does when the namespace cannot be created; after that,
+ * failures are reported in the result, with the namespace handle.
+ */
+export function provision(name: string | undefined, plan: ProvisionPlan): Promise<Provisioned> {
+  if (name !== undefined) validateNamespaceName(name);
+  const veths = plan.veths.map(vethRequest);
+  const host = encodeForAddon(veths);
+  const inside = plan.inside.map((r) => r.request);
+  const insideBytes = encodeForAddon(inside);
+  const item: ProvisionItem = {
+    name: name ?? '',
+    ipv6Off: plan.ipv6Off,
+    host: host.bytes,
+    nsFdOffsets: host.starts.map((at) => peerNetnsFdOffset(host.bytes, at)),
+    inside: insideBytes.bytes,
+    peerIndexPatches: plan.inside.flatMap((r, k) => (r.veth === undefined ? [] : [indexOffset(insideBytes.bytes, insideBytes.starts[k]!), r.veth])),
+  };
+  return new Promise((resolve, reject) => {
+    waiting.push({ name, item, veths, inside, resolve, reject });
+    if (waiting.length >= chunk) {
+      submit();
+      chunk = Math.min(chunk * 2, CHUNK);
+    }
+    if (scheduled) return;
+    scheduled = true;
+    // The rest of this tick's calls go together once it ends.
+    queueMicrotask(() => {
+      scheduled = false;
+      if (waiting.length > 0) submit();
+      chunk = FIRST_CHUNK;
+    });
+  });
+}
+
+function submit(): void {
+  const items = waiting;
+  waiting = [];
+  const dir = runDir();
+  native.provisionNetns(dir, items.map((w) => w.item)).then(
+    (result) => items.forEach((w, i) => settle(w, result.hostReplies, result.items[i]!, dir)),
+    (e: unknown) => items.forEach((w) => w.reject(e as Error)),
+  );
+}
+
+function settle(w: Waiting, hostReplies: Buffer, r: ProvisionedItem, dir: string): void {
+  const object = w.name ?? 'anonymous netns';
+  if (r.nsFd < 0) {
+    return w.reject(
+      new NetlinkError({
+        errno: r.createErrno,
+        syscall: r.createSyscall,
+        operation: 'netns add',
+        object,
+        ...(r.createPath ? { path: r.createPath } : {}),
+        ...(r.createErrno === 1 ? { hint: capabilityHint(r.createSyscall) } : {}),
+      }),
+    );
+  }
+  const ns = w.name === undefined ? new Namespace(r.nsFd, undefined, undefined, r.routeFd) : new Namespace(r.nsFd, w.name, `${dir}/${w.name}`, r.routeFd);
+  const out: Provisioned = { ns, vethErrors: [] };
+  if (r.errno !== 0) out.failure = new NetlinkError({ errno: r.errno, syscall: r.syscall, operation: 'provision', object });
+  if (w.veths.length > 0) {
+    out.vethErrors = r.hostFirstSeq === 0 ? w.veths.map(() => out.failure ?? new Error('veth creates not sent')) : readAnswers(hostReplies, r.hostFirstSeq, opsOf(w.veths)).map((a) => a.error);
+  }
+  if (r.insideSent) out.insideErrors = readAnswers(r.insideReplies, r.insideFirstSeq, opsOf(w.inside)).map((a) => a.error);
+  w.resolve(out);
+}
+
+const opsOf = (rs: PreparedRequest[]): RequestOptions[] => rs.map((r) => r.opts);
