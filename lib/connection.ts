@@ -587,13 +587,17 @@ export function encodeForAddon(requests: { encode: Encoder; opts: RequestOptions
 }
 
 /**
- * The outcome of each request of an exchange the addon made itself (seqs firstSeq..): undefined
+ * The outcome of each request of an exchange the addon made itself (seqs firstSeq..), from
+ * its answers as splitMessages() gives them (split once, shared by many readers): undefined
  * for an ACK, the error for a refusal or for no answer at all, and the other messages
  * (echoes) it got. Same errors as a Connection would give.
  */
-export function readAnswers(replies: Buffer, firstSeq: number, ops: RequestOptions[]): { error?: Error; messages: NetlinkMessage[] }[] {
+export function readAnswers(
+  { messages, error }: ReturnType<typeof splitMessages>,
+  firstSeq: number,
+  ops: RequestOptions[],
+): { error?: Error; messages: NetlinkMessage[] }[] {
   const out = ops.map(() => ({ answered: false, messages: [] as NetlinkMessage[] }) as { answered: boolean; error?: Error; messages: NetlinkMessage[] });
-  const { messages, error } = splitMessages(replies);
   for (const m of messages) {
     const k = m.seq - firstSeq;
     const slot = out[k];

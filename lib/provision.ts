@@ -8,7 +8,7 @@ import { encodeForAddon, readAnswers, type RequestOptions } from './connection.j
 import { NetlinkError, capabilityHint } from './errors.js';
 import { findAttrOffset } from './netlink/attributes.js';
 import { encodeLink, IFINFOMSG_LEN, type LinkMessage } from './netlink/link.js';
-import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLMSG_HDRLEN } from './netlink/message.js';
+import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLMSG_HDRLEN, splitMessages } from './netlink/message.js';
 import * as rt from './netlink/rtnetlink.js';
 import { native, type ProvisionItem, type ProvisionedItem } from './native.js';
 import { Namespace, runDir } from './namespace.js';
@@ -91,7 +91,7 @@ function indexOffset(b: Buffer, at: number): number {
 /** Namespaces per addon job: enough to batch the veth creates, small enough that results
  *  flow back to JS while the next job runs. The first jobs of a burst are smaller, so the
  *  kernel starts while JS still encodes the rest. */
-const CHUNK = 64;
+const CHUNK = 16;
 const FIRST_CHUNK = 4;
 
 interface Waiting {
@@ -150,12 +150,15 @@ function submit(): void {
   waiting = [];
   const dir = runDir();
   native.provisionNetns(dir, items.map((w) => w.item)).then(
-    (result) => items.forEach((w, i) => settle(w, result.hostReplies, result.items[i]!, dir)),
+    (result) => {
+      const hostAnswers = splitMessages(result.hostReplies);
+      items.forEach((w, i) => settle(w, hostAnswers, result.items[i]!, dir));
+    },
     (e: unknown) => items.forEach((w) => w.reject(e as Error)),
   );
 }
 
-function settle(w: Waiting, hostReplies: Buffer, r: ProvisionedItem, dir: string): void {
+function settle(w: Waiting, hostAnswers: ReturnType<typeof splitMessages>, r: ProvisionedItem, dir: string): void {
   const object = w.name ?? 'anonymous netns';
   if (r.nsFd < 0) {
     return w.reject(
@@ -173,9 +176,9 @@ function settle(w: Waiting, hostReplies: Buffer, r: ProvisionedItem, dir: string
   const out: Provisioned = { ns, vethErrors: [] };
   if (r.errno !== 0) out.failure = new NetlinkError({ errno: r.errno, syscall: r.syscall, operation: 'provision', object });
   if (w.veths.length > 0) {
-    out.vethErrors = r.hostFirstSeq === 0 ? w.veths.map(() => out.failure ?? new Error('veth creates not sent')) : readAnswers(hostReplies, r.hostFirstSeq, opsOf(w.veths)).map((a) => a.error);
+    out.vethErrors = r.hostFirstSeq === 0 ? w.veths.map(() => out.failure ?? new Error('veth creates not sent')) : readAnswers(hostAnswers, r.hostFirstSeq, opsOf(w.veths)).map((a) => a.error);
   }
-  if (r.insideSent) out.insideErrors = readAnswers(r.insideReplies, r.insideFirstSeq, opsOf(w.inside)).map((a) => a.error);
+  if (r.insideSent) out.insideErrors = readAnswers(splitMessages(r.insideReplies), r.insideFirstSeq, opsOf(w.inside)).map((a) => a.error);
   w.resolve(out);
 }
 
