@@ -109,6 +109,7 @@ const FLUSH_HOPS = 8;
 /** RTNETLINK_INLINE=0 sends every request from the addon's threads. */
 const INLINE = process.env.RTNETLINK_INLINE !== '0';
 const EMPTY = Buffer.alloc(0);
+const RESOLVED = Promise.resolve();
 /** Every connection encodes into this one writer: flush() fills and copies it out in one
  *  synchronous run, and a 64 KiB buffer per connection (one per namespace in a bulk apply)
  *  is external memory that makes V8 collect more often. */
@@ -260,12 +261,15 @@ export class Connection extends EventEmitter {
     this.flushScheduled = true;
     // A few microtask hops: requests issued in the same tick share one sendmsg even when each
     // went through some awaits before reaching the queue, without waiting for the event loop.
-    const later = (hops: number): void =>
-      queueMicrotask(() => {
+    // (A resolved promise's then() rather than queueMicrotask(): Node wraps the latter for
+    // async hooks, and eight of them were a visible part of an awaited request.)
+    const later = (hops: number): void => {
+      RESOLVED.then(() => {
         if (hops > 0) return later(hops - 1);
         this.flushScheduled = false;
         this.flush();
       });
+    };
     later(FLUSH_HOPS);
   }
 

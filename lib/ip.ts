@@ -149,7 +149,8 @@ function parseAddressText(text: string): ParsedAddress | undefined {
 function parseIPv4(text: string): Buffer | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
-  const out = Buffer.alloc(4);
+  // From Node's pool (Buffer.alloc makes a new ArrayBuffer each time); every byte is set below.
+  const out = Buffer.allocUnsafe(4);
   for (let i = 0; i < 4; i++) {
     const part = parts[i]!;
     if (!OCTET.test(part)) return undefined;
@@ -171,7 +172,7 @@ function parseIPv6(text: string): Buffer | undefined {
   // '::' stands for at least one zero group, so a compressed address has at most 7 given.
   if (compressed ? given > 7 : given !== 8) return undefined;
   const words = [...head, ...new Array<number>(8 - given).fill(0), ...tail];
-  const out = Buffer.alloc(16);
+  const out = Buffer.allocUnsafe(16);
   words.forEach((w, i) => out.writeUInt16BE(w, i * 2));
   return out;
 }

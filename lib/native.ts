@@ -25,6 +25,9 @@ export interface NativeBinding {
    *  never sleeps. `complete` false: finish with transact() of an empty buffer for the
    *  `expected - answered` answers still due. */
   transactInline(fd: number, request: Buffer, firstSeq: number, count: number, expected: number): { replies: Buffer; complete: boolean; answered: number };
+  /** With `scratch`: when everything was answered and fits, the answers are copied into it and
+   *  their length returned instead. */
+  transactInline(fd: number, request: Buffer, firstSeq: number, count: number, expected: number, scratch: Buffer): number | { replies: Buffer; complete: boolean; answered: number };
   /** Receives whatever the kernel sends next (notifications); null on timeout or cancel. */
   receive(fd: number, timeoutMs: number, jobId: number): Promise<Buffer | null>;
   /** Sets the cancel flag of a pending transact/receive; it ends within ~50 ms. */

@@ -15,6 +15,8 @@ export interface NetnsOption {
 }
 
 const hostConnections = new Map<number, Promise<Connection>>();
+/** The same once open: a call then starts without waiting a tick for the promise. */
+const openHostConnections = new Map<number, Connection>();
 
 /** The connection in the process's own namespace, opened once per protocol. */
 function hostConnection(protocol: number): Promise<Connection> {
@@ -22,7 +24,10 @@ function hostConnection(protocol: number): Promise<Connection> {
   if (!c) {
     c = openConnection(-1, protocol);
     hostConnections.set(protocol, c);
-    c.catch(() => hostConnections.delete(protocol));
+    c.then(
+      (conn) => openHostConnections.set(protocol, conn),
+      () => hostConnections.delete(protocol),
+    );
   }
   return c;
 }
@@ -34,7 +39,7 @@ export async function withConnection<T>(
   fn: (conn: Connection) => Promise<T>,
   protocol = NETLINK_ROUTE,
 ): Promise<T> {
-  if (netns === undefined) return fn(await hostConnection(protocol));
+  if (netns === undefined) return fn(openHostConnections.get(protocol) ?? (await hostConnection(protocol)));
   if (netns instanceof Namespace) return fn(await netns.connection(protocol));
   if (typeof netns === 'string') {
     const ns = await openNamespace(netns);

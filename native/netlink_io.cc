@@ -397,6 +397,17 @@ Napi::Value TransactInline(const Napi::CallbackInfo &info) {
   x.expected = info[4].As<Napi::Number>().Uint32Value();
   x.Run(buffer, -1, nullptr);
   if (x.error) return ThrowSyscallError(env, x.error, x.syscall);
+  // The common case, answered in full and small: copied into the caller's scratch buffer, and
+  // only its length returned. A new external buffer per request (with its finalizer) cost more
+  // than the request itself.
+  if (x.complete && info.Length() > 5 && info[5].IsBuffer()) {
+    auto scratch = info[5].As<Napi::Buffer<uint8_t>>();
+    size_t n = x.replies.data ? x.replies.data->size() : 0;
+    if (n <= scratch.Length()) {
+      if (n > 0) std::memcpy(scratch.Data(), x.replies.data->data(), n);
+      return Napi::Number::New(env, static_cast<double>(n));
+    }
+  }
   Napi::Object out = Napi::Object::New(env);
   out.Set("replies", x.replies.Take(env));
   out.Set("complete", Napi::Boolean::New(env, x.complete));

@@ -109,8 +109,9 @@ export function addressRequest(index: number, cidr: string, opts: AddAddressOpti
 /** Adds an address to a link (`ip address add CIDR [brd +] dev LINK`). */
 export async function addAddress(link: LinkRef, cidr: string, opts: AddAddressOptions = {}): Promise<void> {
   linkSelector(link);
-  addressRequest(1, cidr, opts); // validate everything before any syscall
-  await withConnection(opts.netns, async (conn) => send(conn, addressRequest(await resolveIndex(conn, link), cidr, opts, link)));
+  // Built (so validated) before any syscall; by index it is the request itself.
+  const byIndex = addressRequest(typeof link === 'number' ? link : 1, cidr, opts, link);
+  await withConnection(opts.netns, async (conn) => send(conn, typeof link === 'number' ? byIndex : addressRequest(await resolveIndex(conn, link), cidr, opts, link)));
 }
 
 /** Removes an address from a link. */
