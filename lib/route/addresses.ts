@@ -118,8 +118,11 @@ export async function addAddress(link: LinkRef, cidr: string, opts: AddAddressOp
 export async function deleteAddress(link: LinkRef, cidr: string, opts: NetnsOption = {}): Promise<void> {
   linkSelector(link);
   const p = parsePrefix(cidr, 'address');
+  // By index the request is queued at once, as addAddress's is: calls made in one tick reach
+  // the kernel in the order they were made.
   await withConnection(opts.netns, async (conn) => {
-    const m = addressMessage(await resolveIndex(conn, link), p, {});
+    const index = typeof link === 'number' ? link : await resolveIndex(conn, link);
+    const m = addressMessage(index, p, {});
     await conn.request((w, seq) => encodeAddress(w, rt.RTM_DELADDR, 0, seq, m), { operation: 'RTM_DELADDR', object: `${cidr} dev ${link}`, inline: true });
   });
 }

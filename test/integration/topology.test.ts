@@ -160,4 +160,12 @@ describe.skipIf(!inSandbox)(`topology apply/destroy${sandboxSkipReason ? ` — s
     expect(transact).toHaveBeenCalledTimes(1);
     expect((await lib.listAddresses({ link: 'b0', family: 4 })).map((a) => a.cidr)).toEqual(['10.7.0.1/24', '10.8.0.1/24']);
   });
+
+  it('calls made in one tick reach the kernel in call order (add, delete, add of one address)', async () => {
+    const b0 = (await lib.createBridge('b0')).index!;
+    const ops = Array.from({ length: 64 }, (_, k) => (k % 2 ? lib.deleteAddress(b0, '10.7.0.1/24') : lib.addAddress(b0, '10.7.0.1/24')));
+    const results = await Promise.allSettled(ops);
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(await lib.listAddresses({ link: 'b0', family: 4 })).toEqual([]);
+  });
 });
