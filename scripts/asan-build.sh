@@ -31,6 +31,7 @@ else
     test/integration/exec.test.ts
     test/integration/sockets.test.ts
     test/integration/kill.test.ts
+    test/integration/topology.test.ts
     test/integration/asan.test.ts
   )
 fi
