@@ -524,27 +524,30 @@ function abortReason(signal: AbortSignal): Error {
   return e;
 }
 
-/** Runs a request's encoders into one buffer, checking each wrote exactly one message: a wrong
- *  length would make the kernel read into the next request of a batch. Each encoder is given
- *  its message's position as a placeholder seq (the real one is set at send) and must write it. */
+/** Runs a request's encoders into one buffer (see encodeInto). */
 function encodeRequest(encoders: Encoder[], lengths: number[], opts: RequestOptions): Buffer {
   const w = sharedWriter;
   w.length = 0;
-  encoders.forEach((encode, placeholder) => {
-    const at = w.length;
-    encode(w, placeholder);
-    const written = w.length - at;
-    if (written < NLMSG_HDRLEN) throw new EncodeError(`${describe(opts)}: encoder wrote no netlink header`);
-    const len = w.buf.readUInt32LE(at);
-    if (len < NLMSG_HDRLEN || align4(len) !== written) {
-      throw new EncodeError(`${describe(opts)}: encoder wrote ${written} bytes but nlmsg_len says ${len}`);
-    }
-    if (w.buf.readUInt32LE(at + 8) !== placeholder) {
-      throw new EncodeError(`${describe(opts)}: encoder wrote seq ${w.buf.readUInt32LE(at + 8)}, expected ${placeholder}`);
-    }
-    lengths.push(len);
-  });
+  encoders.forEach((encode, placeholder) => lengths.push(encodeInto(w, encode, placeholder, opts)));
   return w.take();
+}
+
+/** Appends one encoder's message to `w` and returns its length, checking it wrote exactly one
+ *  message: a wrong length would make the kernel read into the next request of a batch. The
+ *  encoder is given a placeholder seq (the real one is set at send) and must write it. */
+function encodeInto(w: ByteWriter, encode: Encoder, placeholder: number, opts: RequestOptions): number {
+  const at = w.length;
+  encode(w, placeholder);
+  const written = w.length - at;
+  if (written < NLMSG_HDRLEN) throw new EncodeError(`${describe(opts)}: encoder wrote no netlink header`);
+  const len = w.buf.readUInt32LE(at);
+  if (len < NLMSG_HDRLEN || align4(len) !== written) {
+    throw new EncodeError(`${describe(opts)}: encoder wrote ${written} bytes but nlmsg_len says ${len}`);
+  }
+  if (w.buf.readUInt32LE(at + 8) !== placeholder) {
+    throw new EncodeError(`${describe(opts)}: encoder wrote seq ${w.buf.readUInt32LE(at + 8)}, expected ${placeholder}`);
+  }
+  return len;
 }
 
 /** Numbers a queued request's messages from p.firstSeq and sets the flags this layer owns. */
@@ -576,18 +579,16 @@ function refusal(e: ReturnType<typeof decodeError>, opts: RequestOptions): Netli
 /** Requests encoded for the addon to send on a socket of its own (it numbers them): one
  *  buffer, and where each message starts. */
 export function encodeForAddon(requests: { encode: Encoder; opts: RequestOptions }[]): { bytes: Buffer; starts: number[] } {
-  const parts: Buffer[] = [];
+  const w = sharedWriter;
+  w.length = 0;
   const starts: number[] = [];
-  let at = 0;
-  for (const r of requests) {
-    const lengths: number[] = [];
-    const bytes = encodeRequest([r.encode], lengths, r.opts);
-    setSeqsAndFlags(bytes, 0, { firstSeq: 0, lengths, dump: false, ack: true });
-    starts.push(at);
-    parts.push(bytes);
-    at += bytes.length;
-  }
-  return { bytes: Buffer.concat(parts), starts };
+  const lengths = requests.map((r) => {
+    starts.push(w.length);
+    return encodeInto(w, r.encode, 0, r.opts);
+  });
+  const bytes = w.take();
+  setSeqsAndFlags(bytes, 0, { firstSeq: 0, lengths, dump: false, ack: true });
+  return { bytes, starts };
 }
 
 /**

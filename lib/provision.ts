@@ -7,15 +7,15 @@
 import { encodeForAddon, readAnswers, type RequestOptions } from './connection.js';
 import { NetlinkError, capabilityHint } from './errors.js';
 import { findAttrOffset } from './netlink/attributes.js';
-import { encodeLink, IFINFOMSG_LEN, type LinkMessage } from './netlink/link.js';
-import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLMSG_HDRLEN, splitMessages } from './netlink/message.js';
+import { IFINFOMSG_LEN } from './netlink/link.js';
+import { NLMSG_HDRLEN, splitMessages } from './netlink/message.js';
+import { createLinkRequest, vethMessage } from './route/links.js';
 import * as rt from './netlink/rtnetlink.js';
 import { native, type ProvisionItem, type ProvisionedItem } from './native.js';
 import { Namespace, runDir } from './namespace.js';
 import { validateNamespaceName } from './validate.js';
 import type { PreparedRequest } from './target.js';
 
-const IFF_UP = 1;
 /** ifinfomsg and ifaddrmsg both carry the link index at byte 4 of the payload. */
 const INDEX_AT = NLMSG_HDRLEN + 4;
 const RTMSG_LEN = 12;
@@ -45,7 +45,7 @@ export interface ProvisionPlan {
 
 export interface Provisioned {
   ns: Namespace;
-  /** Per veth: undefined when created, else the kernel's refusal. */
+  /** Per veth: undefined when created, else the kernel's refusal (empty when not sent). */
   vethErrors: (Error | undefined)[];
   /** Per inside request, when they were sent (all veths created). */
   insideErrors?: (Error | undefined)[];
@@ -54,12 +54,12 @@ export interface Provisioned {
 }
 
 function vethRequest(v: VethPlan): PreparedRequest {
-  const peer: Partial<LinkMessage> = { family: 0, index: 0, flags: 0, change: 0, name: v.name, netnsFd: 0, group: v.group };
-  if (v.mtu !== undefined) peer.mtu = v.mtu;
-  const m: Partial<LinkMessage> = { family: 0, index: 0, flags: IFF_UP, change: IFF_UP, name: v.hostName, group: v.group, linkInfo: { kind: 'veth', data: { peer } } };
+  const group = { group: v.group, ...(v.mtu !== undefined ? { mtu: v.mtu } : {}) };
+  const { m, peer } = vethMessage({ name: v.hostName, up: true, ...group, peer: { name: v.name, ...group } });
+  // The addon writes the namespace's fd over this placeholder.
+  peer.netnsFd = 0;
   if (v.master !== undefined) m.master = v.master;
-  if (v.mtu !== undefined) m.mtu = v.mtu;
-  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, seq, m), opts: { operation: 'RTM_NEWLINK', object: v.hostName } };
+  return createLinkRequest(m);
 }
 
 /** Where IFLA_NET_NS_FD of the peer sits in a veth create starting at `at`. */
@@ -175,9 +175,8 @@ function settle(w: Waiting, hostAnswers: ReturnType<typeof splitMessages>, r: Pr
   const ns = w.name === undefined ? new Namespace(r.nsFd, undefined, undefined, r.routeFd) : new Namespace(r.nsFd, w.name, `${dir}/${w.name}`, r.routeFd);
   const out: Provisioned = { ns, vethErrors: [] };
   if (r.errno !== 0) out.failure = new NetlinkError({ errno: r.errno, syscall: r.syscall, operation: 'provision', object });
-  if (w.veths.length > 0) {
-    out.vethErrors = r.hostFirstSeq === 0 ? w.veths.map(() => out.failure ?? new Error('veth creates not sent')) : readAnswers(hostAnswers, r.hostFirstSeq, opsOf(w.veths)).map((a) => a.error);
-  }
+  // Not sent (hostFirstSeq 0) only after a failure, which is reported instead.
+  if (r.hostFirstSeq !== 0) out.vethErrors = readAnswers(hostAnswers, r.hostFirstSeq, opsOf(w.veths)).map((a) => a.error);
   if (r.insideSent) out.insideErrors = readAnswers(splitMessages(r.insideReplies), r.insideFirstSeq, opsOf(w.inside)).map((a) => a.error);
   w.resolve(out);
 }

@@ -14,20 +14,20 @@ export interface NetnsOption {
   netns?: NetnsRef | undefined;
 }
 
-const hostConnections = new Map<number, Promise<Connection>>();
-/** The same once open: a call then starts without waiting a tick for the promise. */
-const openHostConnections = new Map<number, Connection>();
+/** The connection in the process's own namespace per protocol: the promise while it opens,
+ *  then the connection itself, so a call starts without waiting a tick for it. */
+const hostConnections = new Map<number, Connection | Promise<Connection>>();
 
-/** The connection in the process's own namespace, opened once per protocol. */
-function hostConnection(protocol: number): Promise<Connection> {
+function hostConnection(protocol: number): Connection | Promise<Connection> {
   let c = hostConnections.get(protocol);
   if (!c) {
-    c = openConnection(-1, protocol);
-    hostConnections.set(protocol, c);
-    c.then(
-      (conn) => openHostConnections.set(protocol, conn),
+    const opening = openConnection(-1, protocol);
+    hostConnections.set(protocol, opening);
+    opening.then(
+      (conn) => hostConnections.set(protocol, conn),
       () => hostConnections.delete(protocol),
     );
+    c = opening;
   }
   return c;
 }
@@ -39,7 +39,10 @@ export async function withConnection<T>(
   fn: (conn: Connection) => Promise<T>,
   protocol = NETLINK_ROUTE,
 ): Promise<T> {
-  if (netns === undefined) return fn(openHostConnections.get(protocol) ?? (await hostConnection(protocol)));
+  if (netns === undefined) {
+    const c = hostConnection(protocol);
+    return fn(c instanceof Promise ? await c : c);
+  }
   if (netns instanceof Namespace) return fn(await netns.connection(protocol));
   if (typeof netns === 'string') {
     const ns = await openNamespace(netns);

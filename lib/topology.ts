@@ -325,13 +325,13 @@ async function configureNamespace(n: NamespaceSpec, ctx: Context, signal?: Abort
     if (fresh) {
       const ifaces = n.interfaces ?? [];
       fresh.vethErrors.forEach((e, i) => e === undefined && ctx.createdHostEnds.push({ name: ifaces[i]!.peer, namespaceCreated: true }));
-      const vethError = fresh.vethErrors.find((e) => e !== undefined && !isCode(e, 'EEXIST'));
+      const vethError = fresh.failure ?? fresh.vethErrors.find((e) => e !== undefined && !isCode(e, 'EEXIST'));
       if (vethError) throw vethError;
       if (fresh.vethErrors.some((e) => e !== undefined)) {
         // A host end left by an earlier apply: adopt it call by call.
         await convergeLinks(n, ns, ctx, true, true);
       } else {
-        const failed = fresh.insideErrors?.find((e) => e !== undefined) ?? fresh.failure;
+        const failed = fresh.insideErrors?.find((e) => e !== undefined);
         if (failed) throw failed;
       }
     } else {

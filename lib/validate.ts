@@ -185,9 +185,9 @@ function typeError(field: string, type: string, value: unknown): ArgumentError {
   return new ArgumentError('ERR_INVALID_ARG_TYPE', field, `must be of type ${type}, received ${describeValue(value)}`);
 }
 
-/** UTF-8 byte length; lone surrogates are refused because encoding would replace them. */
 const ASCII = /^[\x00-\x7f]*$/;
 
+/** UTF-8 byte length; lone surrogates are refused because encoding would replace them. */
 function utf8Length(text: string, fail: (why: string) => Error): number {
   // The common case without a Buffer: names are validated by the thousand in a bulk apply.
   if (ASCII.test(text)) return text.length;

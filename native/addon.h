@@ -47,6 +47,9 @@ int CreateNamedNetnsOnThread(Worker &w, Job &job, const std::string &runDir, con
                              int *routeFd, const std::function<void()> &whileInside);
 int CreateAnonymousNetnsOnThread(Worker &w, Job &job, int *routeFd, const std::function<void()> &whileInside);
 
+// Writes a /proc/sys file as the calling thread's namespace sees it (no symlinks followed).
+bool WriteFileHere(const std::string &path, const std::string &data, Job &job);
+
 // Sends `length` bytes of requests (their seqs firstSeq..firstSeq+count-1) on fd and appends
 // the kernel's answers to `replies` until each request is answered. False with the job's error
 // set when a syscall fails or the deadline passes first.

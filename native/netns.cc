@@ -116,6 +116,18 @@ Napi::Value NamespaceResult(Napi::Env env, int nsFd, bool withRoute, int routeFd
 
 }  // namespace
 
+bool WriteFileHere(const std::string &path, const std::string &data, Job &job) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return job.Fail(errno, "open", path), false;
+  ssize_t n;
+  do {
+    n = write(fd, data.data(), data.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) job.Fail(errno, "write", path);
+  close(fd);
+  return n >= 0;
+}
+
 int CreateNamedNetnsOnThread(Worker &w, Job &job, const std::string &runDir, const std::string &name, int failAfterStep,
                              int *routeFd, const std::function<void()> &whileInside) {
   if (!SafeName(name)) return job.Fail(EINVAL, "open", name), -1;
@@ -276,16 +288,7 @@ struct WriteFileInJob : Job {
 
   void Run(Worker &w) override {
     if (!ProcSysPath(path)) return Fail(EINVAL, "open", path);
-    w.InNetns(nsFd, *this, [&] {
-      int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (fd < 0) return Fail(errno, "open", path);
-      ssize_t n;
-      do {
-        n = write(fd, data.data(), data.size());
-      } while (n < 0 && errno == EINTR);
-      if (n < 0) Fail(errno, "write", path);
-      close(fd);
-    });
+    w.InNetns(nsFd, *this, [&] { WriteFileHere(path, data, *this); });
   }
 };
 

@@ -4,11 +4,9 @@
 // with the peers' indexes filled in. TypeScript encodes every message beforehand; this thread
 // only patches in what is known once the kernel has answered (the namespace fd, the peer
 // indexes) and numbers the messages. Nothing goes back to the JS thread in between, so the
-// kernel work of one namespace runs back to back, as a hand-written C program would do it.
+// kernel work runs back to back, as a hand-written C program would do it.
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -41,46 +39,40 @@ uint32_t NumberMessages(std::vector<uint8_t> &request, uint32_t first) {
   return off == request.size() ? count : 0;
 }
 
-// IFLA_LINK of the link message echoed for request `seq` (a veth's peer index), or 0.
-uint32_t EchoedPeerIndex(const std::vector<uint8_t> &replies, uint32_t seq) {
-  size_t off = 0;
-  while (off + sizeof(nlmsghdr) <= replies.size()) {
-    nlmsghdr h;
-    std::memcpy(&h, replies.data() + off, sizeof h);
-    if (h.nlmsg_len < sizeof h || off + h.nlmsg_len > replies.size()) return 0;
-    if (h.nlmsg_type == RTM_NEWLINK && h.nlmsg_seq == seq && h.nlmsg_len >= NLMSG_LENGTH(sizeof(ifinfomsg))) {
-      size_t a = off + NLMSG_LENGTH(sizeof(ifinfomsg));
-      size_t end = off + h.nlmsg_len;
-      while (a + sizeof(nlattr) <= end) {
-        nlattr attr;
-        std::memcpy(&attr, replies.data() + a, sizeof attr);
-        if (attr.nla_len < sizeof attr || a + attr.nla_len > end) return 0;
-        if ((attr.nla_type & NLA_TYPE_MASK) == IFLA_LINK && attr.nla_len >= NLA_HDRLEN + 4) return ReadU32(replies, a + NLA_HDRLEN);
-        a += NLA_ALIGN(attr.nla_len);
-      }
-      return 0;
-    }
-    off += NLMSG_ALIGN(h.nlmsg_len);
-  }
-  return 0;
-}
+// What the kernel said to each host request (by seq - first): refused or not, and the peer
+// index its echo names (IFLA_LINK, 0 when none). One pass over all the job's answers.
+struct HostAnswers {
+  std::vector<bool> acked;
+  std::vector<uint32_t> peer;
 
-// True when every request of an exchange was acknowledged without an error.
-bool AllAcked(const std::vector<uint8_t> &replies, uint32_t first, uint32_t count) {
-  uint32_t acked = 0;
-  size_t off = 0;
-  while (off + sizeof(nlmsghdr) <= replies.size()) {
-    nlmsghdr h;
-    std::memcpy(&h, replies.data() + off, sizeof h);
-    if (h.nlmsg_len < sizeof h || off + h.nlmsg_len > replies.size()) return false;
-    if (h.nlmsg_type == NLMSG_ERROR && h.nlmsg_seq - first < count) {
-      if (h.nlmsg_len < NLMSG_LENGTH(sizeof(int)) || static_cast<int>(ReadU32(replies, off + NLMSG_HDRLEN)) != 0) return false;
-      acked++;
+  HostAnswers(const std::vector<uint8_t> &replies, uint32_t first, uint32_t count) : acked(count), peer(count) {
+    size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= replies.size()) {
+      nlmsghdr h;
+      std::memcpy(&h, replies.data() + off, sizeof h);
+      if (h.nlmsg_len < sizeof h || off + h.nlmsg_len > replies.size()) return;
+      uint32_t k = h.nlmsg_seq - first;
+      if (k < count && h.nlmsg_type == NLMSG_ERROR && h.nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
+        acked[k] = static_cast<int>(ReadU32(replies, off + NLMSG_HDRLEN)) == 0;
+      } else if (k < count && h.nlmsg_type == RTM_NEWLINK && h.nlmsg_len >= NLMSG_LENGTH(sizeof(ifinfomsg))) {
+        peer[k] = LinkAttribute(replies, off + NLMSG_LENGTH(sizeof(ifinfomsg)), off + h.nlmsg_len);
+      }
+      off += NLMSG_ALIGN(h.nlmsg_len);
     }
-    off += NLMSG_ALIGN(h.nlmsg_len);
   }
-  return acked == count;
-}
+
+  // IFLA_LINK among the attributes in replies[a, end), or 0.
+  static uint32_t LinkAttribute(const std::vector<uint8_t> &replies, size_t a, size_t end) {
+    while (a + sizeof(nlattr) <= end) {
+      nlattr attr;
+      std::memcpy(&attr, replies.data() + a, sizeof attr);
+      if (attr.nla_len < sizeof attr || a + attr.nla_len > end) return 0;
+      if ((attr.nla_type & NLA_TYPE_MASK) == IFLA_LINK && attr.nla_len >= NLA_HDRLEN + 4) return ReadU32(replies, a + NLA_HDRLEN);
+      a += NLA_ALIGN(attr.nla_len);
+    }
+    return 0;
+  }
+};
 
 // Collects a step's failure without failing the provisioning job itself.
 struct Step : Job {
@@ -132,8 +124,10 @@ struct ProvisionJob : Job {
       for (Item &it : items) it.Record(step);
       return;
     }
-    SendHostRequests(w);
-    for (Item &it : items) SendInside(w, it);
+    uint32_t first = 0, total = 0;
+    SendHostRequests(w, first, total);
+    HostAnswers answers(hostReplies, first, total);
+    for (Item &it : items) SendInside(w, it, answers, first);
   }
 
   bool HasHostRequests() const {
@@ -146,12 +140,9 @@ struct ProvisionJob : Job {
   void CreateNamespace(Worker &w, Item &it) {
     Step step;
     auto disableIpv6 = [&step] {
-      for (const char *path : {"/proc/sys/net/ipv6/conf/all/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6"}) {
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "1\n", 2) != 2) step.Fail(errno, fd < 0 ? "open" : "write", path);
-        if (fd >= 0) close(fd);
-        if (step.error) return;
-      }
+      // New devices copy `default`: set before any link arrives.
+      WriteFileHere("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1", step) &&
+          WriteFileHere("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1", step);
     };
     std::function<void()> whileInside = it.ipv6Off ? std::function<void()>(disableIpv6) : nullptr;
     it.nsFd = it.name.empty() ? CreateAnonymousNetnsOnThread(w, step, &it.routeFd, whileInside)
@@ -164,7 +155,7 @@ struct ProvisionJob : Job {
   }
 
   // Every namespace's veth creates in one send() on this thread's home socket.
-  void SendHostRequests(Worker &w) {
+  void SendHostRequests(Worker &w, uint32_t &first, uint32_t &total) {
     std::vector<uint8_t> all;
     std::vector<Item *> senders;
     for (Item &it : items) {
@@ -178,12 +169,11 @@ struct ProvisionJob : Job {
       }
       senders.push_back(&it);
     }
-    uint32_t total = 0;
     for (Item *it : senders) total += it->hostCount;
     if (total == 0) return;
     // Seqs of the home socket go up for ever, skipping 0 (the kernel's notifications).
     if (w.homeSeq > 0xffffffffu - total - 1) w.homeSeq = 0;
-    uint32_t first = w.homeSeq + 1;
+    first = w.homeSeq + 1;
     w.homeSeq += total;
     uint32_t seq = first;
     for (Item *it : senders) {
@@ -199,19 +189,21 @@ struct ProvisionJob : Job {
     }
   }
 
-  void SendInside(Worker &w, Item &it) {
+  void SendInside(Worker &w, Item &it, const HostAnswers &answers, uint32_t first) {
     if (it.nsFd < 0 || it.stepErrno != 0 || it.inside.empty()) return;
-    if (it.hostCount > 0) {
-      if (!AllAcked(hostReplies, it.hostFirst, it.hostCount)) return;
-      for (size_t i = 0; i + 1 < it.peerIndexPatches.size(); i += 2) {
-        uint32_t peer = EchoedPeerIndex(hostReplies, it.hostFirst + it.peerIndexPatches[i + 1]);
-        if (peer == 0) {
-          it.stepErrno = EPROTO;
-          it.stepSyscall = "recvmsg";
-          return;
-        }
-        WriteU32(it.inside, it.peerIndexPatches[i], peer);
+    uint32_t base = it.hostFirst - first;
+    for (uint32_t k = 0; k < it.hostCount; k++) {
+      if (!answers.acked[base + k]) return;  // TypeScript reports the refusal
+    }
+    for (size_t i = 0; i + 1 < it.peerIndexPatches.size(); i += 2) {
+      uint32_t veth = it.peerIndexPatches[i + 1];
+      uint32_t peer = veth < it.hostCount ? answers.peer[base + veth] : 0;
+      if (peer == 0) {
+        it.stepErrno = EPROTO;
+        it.stepSyscall = "recvmsg";
+        return;
       }
+      WriteU32(it.inside, it.peerIndexPatches[i], peer);
     }
     it.insideFirst = kInsideFirstSeq;
     uint32_t count = NumberMessages(it.inside, it.insideFirst);

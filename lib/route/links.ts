@@ -7,7 +7,7 @@ import { AttrReader, readU16, readU32, readU8, type ByteWriter } from '../netlin
 import { decodeLink, encodeLink, linkIndexes, type LinkMessage } from '../netlink/link.js';
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
-import { netnsLabel, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
+import { netnsLabel, send, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
 import { validateBoolean, validateIfIndex, validateInterfaceName, validateMtu, validateObject, validateU32 } from '../validate.js';
 
 /** A link by name or by index. */
@@ -163,6 +163,26 @@ function commonAttributes(opts: CommonLinkOptions): Partial<LinkMessage> {
   return m;
 }
 
+/** A veth pair's create message from createVethPair's options, validated; `peer` is its
+ *  VETH_INFO_PEER part (where IFLA_NET_NS_FD goes). The master is left to the caller. */
+export function vethMessage(opts: CreateVethOptions): { m: Partial<LinkMessage>; peer: Partial<LinkMessage> } {
+  validateObject(opts, 'options');
+  const name = validateInterfaceName(opts.name, 'name');
+  validateObject(opts.peer, 'peer');
+  const peerName = validateInterfaceName(opts.peer.name, 'peer.name');
+  const peer: Partial<LinkMessage> = { family: 0, index: 0, flags: 0, change: 0, name: peerName };
+  if (opts.peer.mtu !== undefined) peer.mtu = validateMtu(opts.peer.mtu, 'peer.mtu');
+  if (opts.peer.address !== undefined) peer.address = parseMac(opts.peer.address, 'peer.address');
+  if (opts.peer.group !== undefined) peer.group = validateU32(opts.peer.group, 'peer.group', 'ERR_INVALID_LINK_GROUP');
+  return { m: { name, ...commonAttributes(opts), linkInfo: { kind: 'veth', data: { peer } } }, peer };
+}
+
+/** The request that creates a link from `m`, with the kernel's echo of it (its index). */
+export function createLinkRequest(m: Partial<LinkMessage>): PreparedRequest {
+  const full = { family: 0, index: 0, flags: 0, change: 0, ...m };
+  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, seq, full), opts: { operation: 'RTM_NEWLINK', object: m.name } };
+}
+
 async function createWith(
   conn: Connection,
   m: Partial<LinkMessage>,
@@ -170,7 +190,7 @@ async function createWith(
 ): Promise<CreatedLink & { peerIndex?: number }> {
   const name = m.name!;
   if (opts.master !== undefined) m.master = await resolveIndex(conn, opts.master, 'master');
-  const reply = await request(conn, rt.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, { family: 0, index: 0, flags: 0, change: 0, ...m }, name);
+  const reply = await send(conn, createLinkRequest(m));
   const echoed = reply.messages.find((x) => x.type === rt.RTM_NEWLINK);
   const out: CreatedLink & { peerIndex?: number } = { name };
   if (echoed) {
@@ -190,15 +210,8 @@ async function createWith(
  * If either name is taken the kernel creates neither end.
  */
 export async function createVethPair(opts: CreateVethOptions): Promise<CreatedVeth> {
-  validateObject(opts, 'options');
-  const name = validateInterfaceName(opts.name, 'name');
-  validateObject(opts.peer, 'peer');
-  const peerName = validateInterfaceName(opts.peer.name, 'peer.name');
-  const peer: Partial<LinkMessage> = { family: 0, index: 0, flags: 0, change: 0, name: peerName };
-  if (opts.peer.mtu !== undefined) peer.mtu = validateMtu(opts.peer.mtu, 'peer.mtu');
-  if (opts.peer.address !== undefined) peer.address = parseMac(opts.peer.address, 'peer.address');
-  if (opts.peer.group !== undefined) peer.group = validateU32(opts.peer.group, 'peer.group', 'ERR_INVALID_LINK_GROUP');
-  const m: Partial<LinkMessage> = { name, ...commonAttributes(opts), linkInfo: { kind: 'veth', data: { peer } } };
+  const { m, peer } = vethMessage(opts);
+  const peerName = peer.name!;
   const create = (conn: Connection) => createWith(conn, m, opts);
   const created = await withConnection(opts.netns, (conn) =>
     opts.peer.netns === undefined
