@@ -1,5 +1,5 @@
 // What each part of the tutorial's bonus costs from Node (median of R runs, inside the sandbox):
-//   scripts/sandbox tsx benchmarks/parts.ts
+//   scripts/sandbox npx tsx benchmarks/parts.ts
 import * as rt from '../lib/index.js';
 import { buildTutorial, teardownTutorial } from '../examples/pb-and-jelly.js';
 

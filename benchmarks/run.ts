@@ -2,6 +2,7 @@
 // all alike, each run in its own sandbox and verified before its time counts. Prints the table,
 // writes benchmarks/results/latest.json and benchmarks/results/w-setup.svg.
 //   tsx benchmarks/run.ts [--n 10,100,1000] [--reps 3] [--only id,id] [--smoke]
+// and compares the bulk path with the best hand-written C floor, IPv6 on and off.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
@@ -106,20 +107,60 @@ for (const impl of runnable) {
   }
 }
 
+// The bulk path each implementation is compared with: the one made the same way (IPv6 on or off).
+const baselineOf = (impl: { ipv6Off?: boolean }) => (impl.ipv6Off ? 'rtnetlink-bulk-ipv6off' : 'rtnetlink-bulk');
+const runOf = (id: string, n: number, rep: number) => runs.find((r) => r.ok && r.id === id && r.n === n && r.rep === rep);
+
 // Ratios of the bulk path to every peer, per repetition (same machine state), then the median.
 const ratios: Record<string, Record<string, { setup: number; teardown: number }>> = {};
 for (const n of sizes) {
   for (const impl of runnable) {
-    if (impl.id === 'rtnetlink-bulk') continue;
+    if (impl.id === baselineOf(impl)) continue;
     const pairs = [];
     for (let rep = 1; rep <= reps; rep++) {
-      const a = runs.find((r) => r.ok && r.id === 'rtnetlink-bulk' && r.n === n && r.rep === rep);
-      const b = runs.find((r) => r.ok && r.id === impl.id && r.n === n && r.rep === rep);
+      const a = runOf(baselineOf(impl), n, rep);
+      const b = runOf(impl.id, n, rep);
       if (a && b) pairs.push({ setup: b.setupMs! / a.setupMs!, teardown: b.teardownMs! / a.teardownMs! });
     }
     if (pairs.length) {
       (ratios[`N=${n}`] ??= {})[impl.id] = { setup: median(pairs.map((p) => p.setup)), teardown: median(pairs.map((p) => p.teardown)) };
     }
+  }
+}
+
+// Against the floor: per repetition, the bulk path's setup over the best C variant's (sequential,
+// pipelined, 1 or 2 threads) made the same way, in the same repetition; then the median.
+interface FloorRatio {
+  n: number;
+  ipv6: boolean;
+  libraryMs: number;
+  floorMs: number;
+  floorIds: string[];
+  ratio: number;
+  perRep: number[];
+}
+const floorRatios: FloorRatio[] = [];
+for (const ipv6Off of [false, true]) {
+  const lib = ipv6Off ? 'rtnetlink-bulk-ipv6off' : 'rtnetlink-bulk';
+  const floors = runnable.filter((i) => i.floor && !!i.ipv6Off === ipv6Off);
+  for (const n of sizes) {
+    const reps_ = [];
+    for (let rep = 1; rep <= reps; rep++) {
+      const a = runOf(lib, n, rep);
+      const best = floors.map((f) => runOf(f.id, n, rep)).filter((r): r is Run => !!r).sort((x, y) => x.setupMs! - y.setupMs!)[0];
+      if (a && best) reps_.push({ lib: a.setupMs!, floor: best.setupMs!, id: best.id });
+    }
+    if (reps_.length === 0) continue;
+    const perRep = reps_.map((r) => r.lib / r.floor);
+    floorRatios.push({
+      n,
+      ipv6: !ipv6Off,
+      libraryMs: median(reps_.map((r) => r.lib)),
+      floorMs: median(reps_.map((r) => r.floor)),
+      floorIds: [...new Set(reps_.map((r) => r.id))],
+      ratio: median(perRep),
+      perRep,
+    });
   }
 }
 
@@ -136,7 +177,7 @@ if (!smoke && runnable.some((i) => i.id === 'rtnetlink-bulk')) {
 const machine = { date: new Date().toISOString(), kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version };
 mkdirSync(values.out!, { recursive: true });
 const file = smoke ? 'smoke.json' : 'latest.json';
-writeFileSync(`${values.out}/${file}`, JSON.stringify({ machine, sizes, reps, skipped, stats, ratios, cycles, runs }, null, 2) + '\n');
+writeFileSync(`${values.out}/${file}`, JSON.stringify({ machine, sizes, reps, skipped, stats, ratios, floorRatios, cycles, runs }, null, 2) + '\n');
 if (!smoke) writeFileSync(`${values.out}/w-setup.svg`, renderChart(stats, implementations, sizes, machine.date));
 
 const label = (id: string) => implementations.find((i) => i.id === id)?.label ?? id;
@@ -149,7 +190,15 @@ for (const impl of runnable) {
     return s ? s[k].toFixed(2) : '—';
   };
   const r = ratios[`N=${sizes.at(-1)}`]?.[impl.id];
-  console.log(`| ${label(impl.id)} | ${sizes.map((n) => cell(n, 'setupPerContainerMs')).join(' | ')} | ${sizes.map((n) => cell(n, 'teardownPerContainerMs')).join(' | ')} | ${r ? `${r.setup.toFixed(2)}×` : impl.id === 'rtnetlink-bulk' ? '1×' : '—'} |`);
+  console.log(`| ${label(impl.id)} | ${sizes.map((n) => cell(n, 'setupPerContainerMs')).join(' | ')} | ${sizes.map((n) => cell(n, 'teardownPerContainerMs')).join(' | ')} | ${r ? `${r.setup.toFixed(2)}×` : impl.id === baselineOf(impl) ? '1×' : '—'} |`);
+}
+if (floorRatios.length) {
+  console.log(`\nSetup against the best C floor in the same repetition (median of the per-repetition ratios; target ≤ 1.15×):\n`);
+  console.log('| W(N) | IPv6 | rtnetlink bulk (ms) | best C floor (ms) | best floor variant | ratio | per repetition |');
+  console.log('|---|---|---:|---:|---|---:|---|');
+  for (const f of floorRatios) {
+    console.log(`| N=${f.n} | ${f.ipv6 ? 'on' : 'off'} | ${f.libraryMs.toFixed(1)} | ${f.floorMs.toFixed(1)} | ${f.floorIds.map(label).join(', ')} | ${f.ratio.toFixed(2)}× | ${f.perRep.map((x) => x.toFixed(2)).join(', ')} |`);
+  }
 }
 for (const [id, why] of Object.entries(skipped)) console.log(`| ${label(id)} | skipped: ${why} |`);
 const bulk = stats.filter((s) => s.id === 'rtnetlink-bulk');

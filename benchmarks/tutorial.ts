@@ -1,6 +1,6 @@
 // The tutorial topology: time to build it with the library (examples/pb-and-jelly.ts) and
 // with the tutorial's own ip commands, each in a fresh sandbox, interleaved.
-//   tsx benchmarks/tutorial.ts [--reps 7]
+//   npx tsx benchmarks/tutorial.ts [--reps 7]
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 

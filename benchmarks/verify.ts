@@ -1,4 +1,4 @@
-// Checks the state W(N) must leave (see /work/shared/PERFORMANCE.md), identically for every
+// Checks the state W(N) must leave (README, "Performance"), identically for every
 // implementation, by reading it back with `ip -json`: an independent witness, not the
 // library under test.
 //

@@ -2,16 +2,20 @@
 // namespace share a sendmsg, and each call gets its own result (one failure fails only itself).
 
 /**
- * Runs the calls together and resolves with each one's outcome, in order:
+ * Runs the calls together and resolves with each one's outcome, in order (as
+ * Promise.allSettled). Requests to one connection are sent in the order of the calls, in one
+ * sendmsg as far as the kernel allows (one dump per sendmsg). Never rejects as a whole.
  *
- *   const results = await batch([
- *     () => ns.setLinkUp('eth0'),
- *     () => ns.addAddress('eth0', '10.0.0.2/24'),
- *     () => ns.addRoute({ to: 'default', via: '10.0.0.1' }),
- *   ]);
- *
- * Requests to one connection are sent in the order of the calls, in one sendmsg as far as
- * the kernel allows (one dump per sendmsg). Never rejects as a whole.
+ * @example
+ * ```ts
+ * const pb = await openNamespace('pb');
+ * const results = await batch([
+ *   () => pb.setLinkUp('veth-pb'),
+ *   () => pb.addAddress('veth-pb', '192.168.0.56/24'),
+ *   () => pb.addRoute({ to: 'default', via: '192.168.0.60' }),
+ * ]);
+ * for (const r of results) if (r.status === 'rejected') console.error(r.reason);
+ * ```
  */
 export function batch<T extends readonly (() => Promise<unknown>)[]>(
   calls: T,

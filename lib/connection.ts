@@ -18,7 +18,7 @@ import {
   splitMessages,
   type NetlinkMessage,
 } from './netlink/message.js';
-import { ClosedError, NetlinkError, TimeoutError, capabilityHint } from './errors.js';
+import { ClosedError, NetlinkError, TimeoutError, abortReason, capabilityHint } from './errors.js';
 
 /** What a connection needs from the kernel; the addon implements it, tests fake it. */
 export interface Transport {
@@ -56,9 +56,29 @@ export interface Reply {
   warning?: string;
 }
 
-/** A dump stayed inconsistent after every retry; `partial` holds the last attempt. */
+/**
+ * A dump stayed inconsistent after every retry; `partial` holds the last attempt. Listings
+ * retry a dump the kernel marks interrupted (NLM_F_DUMP_INTR): this is what is left when
+ * other processes change the same objects without pause.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await listRoutes({ netns: 'pb' });
+ * } catch (err) {
+ *   if (err instanceof DumpInterruptedError) console.log(`${err.operation}: ${err.attempts} attempts`);
+ *   else throw err;
+ * }
+ * ```
+ */
 export class DumpInterruptedError extends Error {
+  /** Always 'ERR_NETLINK_DUMP_INTERRUPTED'. */
   readonly code = 'ERR_NETLINK_DUMP_INTERRUPTED';
+  /**
+   * @param operation The dump, e.g. 'RTM_GETROUTE'.
+   * @param attempts How many times it was tried.
+   * @param partial The messages of the last attempt (possibly inconsistent).
+   */
   constructor(readonly operation: string, readonly attempts: number, readonly partial: NetlinkMessage[]) {
     super(`${operation}: dump interrupted by concurrent changes ${attempts} times (NLM_F_DUMP_INTR)`);
     this.name = 'DumpInterruptedError';
@@ -515,14 +535,6 @@ function describe(opts: RequestOptions): string {
   return opts.object === undefined ? opts.operation : `${opts.operation} '${opts.object}'`;
 }
 
-function abortReason(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  if (r instanceof Error) return r;
-  const e = new Error('The operation was aborted', { cause: r });
-  e.name = 'AbortError';
-  (e as Error & { code: string }).code = 'ABORT_ERR';
-  return e;
-}
 
 /** Runs a request's encoders into one buffer (see encodeInto). */
 function encodeRequest(encoders: Encoder[], lengths: number[], opts: RequestOptions): Buffer {

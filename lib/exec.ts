@@ -7,11 +7,13 @@
 // pid, same pipes, same exit status. This is the only file in lib/ that uses child_process.
 import * as cp from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { ArgumentError, ArgumentRangeError, NetlinkError } from './errors.js';
-import { Namespace, listNamespaces } from './namespace.js';
+import { ArgumentError, ArgumentRangeError, NetlinkError, abortError } from './errors.js';
+import { NamespaceHandle, listNamespaces } from './handle.js';
 import { native } from './native.js';
 import { netnsLabel, withNamespaceFd, type NetnsRef } from './target.js';
-import { describeValue, quoteText, validateAbortSignal, validateObject } from './validate.js';
+import { describeValue, quoteText, validateAbortSignal } from './validate.js';
+import { abortSignal, flag } from './fields.js';
+import { custom, object, optional, passThrough, type Shape } from './schema.js';
 
 /**
  * child_process.spawn options, minus those that cannot work through the helper: `shell`
@@ -20,8 +22,18 @@ import { describeValue, quoteText, validateAbortSignal, validateObject } from '.
  */
 export type SpawnOptions = Omit<cp.SpawnOptions, 'shell' | 'argv0' | 'uid' | 'gid' | 'windowsHide' | 'windowsVerbatimArguments'>;
 
+/**
+ * Options of execFile(): those of child_process.execFile that work through the helper, and `input`.
+ *
+ * @example
+ * ```ts
+ * const { stdout } = await execFile('pb', 'sha256sum', [], { input: 'hello\n', timeout: 2000, env: { PATH: '/usr/bin:/bin' } });
+ * ```
+ */
 export interface ExecFileOptions {
+  /** Working directory of the command. */
   cwd?: string | URL;
+  /** Its environment (default process.env); PATH from here finds the command. */
   env?: NodeJS.ProcessEnv;
   /** Of stdout and stderr; 'buffer' gives Buffers. Default 'utf8'. */
   encoding?: BufferEncoding | 'buffer';
@@ -33,30 +45,41 @@ export interface ExecFileOptions {
   killSignal?: NodeJS.Signals | number;
   /** Largest stdout or stderr, in bytes, before the command is killed. Default 1 MiB. */
   maxBuffer?: number;
+  /** Aborting kills the command (killSignal) and rejects with an AbortError. */
   signal?: AbortSignal;
 }
 
+/** What execFile() resolves to: the command exited with 0. */
 export interface ExecResult<T extends string | Buffer = string> {
+  /** What it printed on stdout. */
   stdout: T;
+  /** What it printed on stderr. */
   stderr: T;
   /** Always 0: any other exit rejects with ExecError. */
   code: 0;
+  /** Always null: a command ended by a signal rejects with ExecError. */
   signal: null;
 }
 
+/** Options of execInAll(): execFile()'s (text output only), and how many run at once. */
 export interface ExecInAllOptions extends Omit<ExecFileOptions, 'encoding'> {
+  /** Of stdout and stderr. Default 'utf8'. */
   encoding?: BufferEncoding;
   /** How many namespaces run at once. Default 1: one after another, as `ip -all netns exec`. */
   concurrency?: number;
 }
 
+/** The outcome of execInAll() in one namespace: a non-zero exit is a result here, not an error. */
 export interface ExecInAllResult {
   /** The namespace's name in the run dir. */
   name: string;
   /** The exit code, or null when the command ended by a signal or never ran. */
   code: number | null;
+  /** The signal that ended it, if one did. */
   signal: NodeJS.Signals | null;
+  /** What it printed on stdout. */
   stdout: string;
+  /** What it printed on stderr. */
   stderr: string;
   /** Set when the command did not get to exit by itself: the namespace was gone, the
    *  command could not be started (code 'ENOENT' ...), or it was stopped by the timeout
@@ -68,16 +91,33 @@ export interface ExecInAllResult {
  * A command that ran in the namespace and did not exit with 0. Shaped like the error of
  * Node's promisified execFile: `code` is the exit code (a number), or null when a signal
  * ended it, or 'ETIMEDOUT' / 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' when this library killed it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await execFile('jelly', 'ping', ['-c1', '-W1', '192.168.0.56']);
+ * } catch (err) {
+ *   if (err instanceof ExecError) console.log(err.cmd, 'exited with', err.code, err.stderr);
+ *   else throw err;
+ * }
+ * ```
  */
 export class ExecError<T extends string | Buffer = string> extends Error {
+  /** The exit code, null when a signal ended it, or 'ETIMEDOUT' / 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'. */
   readonly code: number | string | null;
+  /** The exit code, or null when a signal ended it. */
   readonly exitCode: number | null;
+  /** The signal that ended it, if one did. */
   readonly signal: NodeJS.Signals | null;
   /** True when this library killed the command (timeout or maxBuffer). */
   readonly killed: boolean;
+  /** The command line, for messages: `ping -c1 192.168.0.56`. */
   readonly cmd: string;
+  /** The namespace's name, when it has one. */
   readonly netns: string | undefined;
+  /** What it printed on stdout. */
   readonly stdout: T;
+  /** What it printed on stderr. */
   readonly stderr: T;
 
   constructor(d: {
@@ -127,9 +167,17 @@ export class ExecError<T extends string | Buffer = string> extends Error {
  * `stdio.length` and is closed before the command runs, so the command holds only the
  * descriptors in `stdio`. `child.stdio` has one extra (null) entry for it, and
  * spawnfile/spawnargs name the helper.
+ *
+ * @example
+ * ```ts
+ * const jelly = await openNamespace('jelly');
+ * const ping = spawn(jelly, 'ping', ['-c1', '192.168.0.56'], { stdio: 'inherit' });
+ * jelly.close(); // the child holds its own reference
+ * ping.on('exit', (code) => console.log('ping exited with', code));
+ * ```
  */
-export function spawn(netns: Namespace, command: string, args: readonly string[] = [], options: SpawnOptions = {}): cp.ChildProcess {
-  if (!(netns instanceof Namespace)) {
+export function spawn(netns: NamespaceHandle, command: string, args: readonly string[] = [], options: SpawnOptions = {}): cp.ChildProcess {
+  if (!(netns instanceof NamespaceHandle)) {
     const why = typeof netns === 'string'
       ? `spawn() is synchronous and needs an open Namespace handle: use await openNamespace(${quoteText(netns)}), or execFile() which accepts a name`
       : `must be a Namespace handle, received ${describeValue(netns)}`;
@@ -147,6 +195,12 @@ export function spawn(netns: Namespace, command: string, args: readonly string[]
  * with NetlinkError code 'ENOENT' / 'EACCES' ... when the command could not be started or
  * the namespace not entered, or with an AbortError. Only the network namespace is entered:
  * see spawn().
+ *
+ * @example
+ * ```ts
+ * const { stdout } = await execFile('jelly', 'ping', ['-c1', '192.168.0.56'], { timeout: 5000 });
+ * const raw = await execFile('pb', 'cat', ['/proc/net/dev'], { encoding: 'buffer' }); // stdout: Buffer
+ * ```
  */
 export function execFile(netns: NetnsRef, file: string, args: readonly string[] | undefined, options: ExecFileOptions & { encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
 export function execFile(netns: NetnsRef, file: string, args?: readonly string[], options?: ExecFileOptions & { encoding?: BufferEncoding }): Promise<ExecResult<string>>;
@@ -168,14 +222,18 @@ export async function execFile(netns: NetnsRef, file: string, args: readonly str
  * `ip -all netns exec`: runs the command in every named namespace (listNamespaces) and
  * resolves to one result per namespace, in name order. A non-zero exit is a result, not an
  * error; see ExecInAllResult.error for what is. An abort rejects the whole call.
+ *
+ * @example
+ * ```ts
+ * for (const { name, code, stdout } of await execInAll('ip', ['-br', 'addr'], { concurrency: 4 })) {
+ *   console.log(name, code, stdout);
+ * }
+ * ```
  */
 export async function execInAll(command: string, args: readonly string[] = [], options: ExecInAllOptions = {}): Promise<ExecInAllResult[]> {
   validateCommand(command, args);
-  const { concurrency = 1, ...execOpts } = validateObject(options, 'options') as ExecInAllOptions;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new ArgumentRangeError('ERR_OUT_OF_RANGE', 'options.concurrency', `must be a positive integer, received ${describeValue(concurrency)}`);
-  }
-  execOptions(execOpts);
+  refuseUnsupported(options);
+  const { concurrency = 1, ...execOpts } = execInAllOptions.check(options, 'options');
   const names = listNamespaces().map((n) => n.name);
   const results: ExecInAllResult[] = new Array(names.length);
   let next = 0;
@@ -203,12 +261,6 @@ async function runOne(name: string, command: string, args: readonly string[], op
   }
 }
 
-/** What Node's own APIs reject with on abort. */
-function abortError(signal: AbortSignal): Error {
-  const e = new Error('The operation was aborted', { cause: signal.reason });
-  e.name = 'AbortError';
-  return Object.assign(e, { code: 'ABORT_ERR' });
-}
 
 function encodingOf(options: ExecFileOptions): BufferEncoding {
   return options.encoding === undefined || options.encoding === 'buffer' ? 'utf8' : options.encoding;
@@ -253,14 +305,58 @@ const UNSUPPORTED: Record<string, string> = {
   gid: 'dropping root before the helper runs would leave it unable to enter the namespace',
 };
 
-function validateSpawnOptions(options: unknown): void {
-  const o = validateObject(options, 'options');
+const killSignal = custom<NodeJS.Signals | number>('a signal name or number', (v) => validateKillSignal(v));
+const nonNegativeInteger = (allowInfinity: boolean) =>
+  custom<number>(allowInfinity ? 'a non-negative integer or Infinity' : 'a non-negative integer', (v, path) => nonNegative(v, path, allowInfinity));
+const encoding = custom<BufferEncoding | 'buffer'>("a Buffer encoding or 'buffer'", (v, path) => {
+  if (v !== 'buffer' && !(typeof v === 'string' && Buffer.isEncoding(v))) {
+    throw new ArgumentError('ERR_INVALID_ARG_VALUE', path, `must be a Buffer encoding or 'buffer', received ${describeValue(v)}`);
+  }
+  return v as BufferEncoding | 'buffer';
+});
+const input = custom<string | Uint8Array>('a string or a Uint8Array', (v, path) => {
+  if (typeof v !== 'string' && !(v instanceof Uint8Array)) throw new ArgumentError('ERR_INVALID_ARG_TYPE', path, `must be a string or a Uint8Array, received ${describeValue(v)}`);
+  return v;
+});
+
+const processShape = { cwd: optional(passThrough<string | URL>()), env: optional(passThrough<NodeJS.ProcessEnv>()), killSignal: optional(killSignal), signal: optional(abortSignal) };
+
+const spawnOptions = object<SpawnOptions>('spawn options', {
+  ...processShape,
+  timeout: optional(nonNegativeInteger(false)),
+  serialization: optional(passThrough<cp.SerializationType>()),
+  stdio: optional(custom<cp.StdioOptions>('a string or an array', (v) => (userStdio(v as cp.StdioOptions), v as cp.StdioOptions))),
+  detached: optional(flag),
+});
+
+const execFileShape: Shape<ExecFileOptions> = {
+  ...processShape,
+  encoding: optional(encoding),
+  input: optional(input),
+  timeout: optional(nonNegativeInteger(false)),
+  maxBuffer: optional(nonNegativeInteger(true)),
+};
+const execFileOptions = object<ExecFileOptions>('execFile options', execFileShape);
+const execInAllOptions = object<ExecInAllOptions>('execInAll options', {
+  ...execFileShape,
+  encoding: optional(custom<BufferEncoding>('a Buffer encoding', (v, path) => encoding.check(v, path) as BufferEncoding)),
+  concurrency: optional(custom<number>('a positive integer', (v, path) => {
+    if (!Number.isInteger(v) || (v as number) < 1) throw new ArgumentRangeError('ERR_OUT_OF_RANGE', path, `must be a positive integer, received ${describeValue(v)}`);
+    return v as number;
+  })),
+});
+
+function refuseUnsupported(options: unknown): void {
+  if (options === null || typeof options !== 'object') return;
+  const o = options as Record<string, unknown>;
   for (const [key, why] of Object.entries(UNSUPPORTED)) {
     if (o[key] !== undefined && o[key] !== false) throw new ArgumentError('ERR_INVALID_ARG_VALUE', `options.${key}`, `is not supported: ${why}`);
   }
-  if (o.stdio !== undefined) userStdio(o.stdio as cp.StdioOptions);
-  validateKillSignal(o.killSignal);
-  validateAbortSignal(o.signal, 'options.signal');
+}
+
+function validateSpawnOptions(options: unknown): void {
+  refuseUnsupported(options);
+  spawnOptions.check(options, 'options');
 }
 
 interface ExecOptions {
@@ -274,24 +370,18 @@ interface ExecOptions {
   signal: AbortSignal | undefined;
 }
 
-function execOptions(options: unknown): ExecOptions {
-  const o = validateObject(options, 'options') as ExecFileOptions;
-  validateSpawnOptions(o);
-  const encoding = o.encoding ?? 'utf8';
-  if (encoding !== 'buffer' && !Buffer.isEncoding(encoding)) {
-    throw new ArgumentError('ERR_INVALID_ARG_VALUE', 'options.encoding', `must be a Buffer encoding or 'buffer', received ${describeValue(encoding)}`);
-  }
-  if (o.input !== undefined && typeof o.input !== 'string' && !(o.input instanceof Uint8Array)) {
-    throw new ArgumentError('ERR_INVALID_ARG_TYPE', 'options.input', `must be a string or a Uint8Array, received ${describeValue(o.input)}`);
-  }
+/** execFile's options, checked, with their defaults. */
+function execOptions(options: ExecFileOptions): ExecOptions {
+  refuseUnsupported(options);
+  const o = execFileOptions.check(options, 'options');
   return {
     cwd: o.cwd,
     env: o.env,
-    encoding,
+    encoding: o.encoding ?? 'utf8',
     input: o.input,
-    timeout: nonNegative(o.timeout ?? 0, 'options.timeout', false),
+    timeout: o.timeout ?? 0,
     killSignal: o.killSignal ?? 'SIGTERM',
-    maxBuffer: nonNegative(o.maxBuffer ?? 1024 * 1024, 'options.maxBuffer', true),
+    maxBuffer: o.maxBuffer ?? 1024 * 1024,
     signal: validateAbortSignal(o.signal, 'options.signal'),
   };
 }
@@ -312,14 +402,14 @@ function nonNegative(value: unknown, field: string, allowInfinity: boolean): num
   return value as number;
 }
 
-function validateKillSignal(value: unknown): void {
-  if (value === undefined || (typeof value === 'number' && Number.isInteger(value) && value > 0)) return;
-  if (typeof value === 'string' && value in osConstants.signals) return;
+function validateKillSignal(value: unknown): NodeJS.Signals | number {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  if (typeof value === 'string' && value in osConstants.signals) return value as NodeJS.Signals;
   throw new ArgumentError('ERR_UNKNOWN_SIGNAL', 'options.killSignal', `must be a signal name or number, received ${describeValue(value)}`);
 }
 
 function describeNetns(netns: NetnsRef): string {
-  return netns instanceof Namespace ? netns.toString() : `netns '${String(netns)}'`;
+  return netns instanceof NamespaceHandle ? netns.toString() : `netns '${String(netns)}'`;
 }
 
 interface CollectContext extends ExecOptions {

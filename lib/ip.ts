@@ -4,6 +4,7 @@
 import { ArgumentError, ArgumentRangeError } from './errors.js';
 import { describeValue as describe, quoteText as quote } from './validate.js';
 
+/** An address family: 4 for IPv4, 6 for IPv6. */
 export type IpFamily = 4 | 6;
 
 export interface ParsedAddress {

@@ -1,54 +1,70 @@
-// Link notifications (RTNLGRP_LINK): a typed event emitter and async iterator, and
-// waitForLinksGone(), which resolves when the kernel has really removed links.
+// Link notifications as an EventEmitter (monitorLinks), and waitForLinksGone(): thin wrappers
+// over watch() (lib/watch.ts), kept for the simpler shape. A monitor now also recovers from
+// overruns: after 'overrun' it reports what changed meanwhile as ordinary 'link' events.
 import { EventEmitter, on } from 'node:events';
-import { NetlinkError, TimeoutError } from './errors.js';
-import { decodeLink } from './netlink/link.js';
-import { NETLINK_ROUTE, parseMessages } from './netlink/message.js';
-import * as rt from './netlink/rtnetlink.js';
-import { native, type WatchHandle } from './native.js';
-import { describeLink, dumpLinkMessages, type LinkInfo, type LinkRef } from './route/links.js';
-import { netnsLabel, withConnection, withNamespaceFd, type NetnsOption } from './target.js';
+import { NetlinkError } from './errors.js';
+import type { LinkInfo } from './route/links.js';
+import type { NetnsOption } from './target.js';
+import { netnsShape } from './fields.js';
+import { integer, object, optional } from './schema.js';
+import { Watcher, type WatchEvent } from './watch.js';
 
+export { waitForLinksGone, type WaitOptions } from './watch.js';
+
+/** A link notification: a LinkMonitor's 'link' event, and what iterating it yields. */
 export interface LinkEvent {
+  /** 'new' for a link that appeared or changed, 'del' for one that went away. */
   type: 'new' | 'del';
+  /** The link as it is now (as it was last, for 'del'). */
   link: LinkInfo;
 }
 
-interface LinkMonitorEvents {
+/** The events a LinkMonitor emits, with their listeners' arguments. */
+export interface LinkMonitorEvents {
+  /** A link appeared, changed or went away. */
   link: [LinkEvent];
-  /** The kernel dropped notifications (socket buffer overrun): re-read state with listLinks(). */
+  /** The kernel dropped notifications (socket buffer overrun). What changed meanwhile follows
+   *  as 'link' events, once the monitor has re-read the links. */
   overrun: [NetlinkError];
+  /** The monitor failed (its socket or namespace went away); it is closed. */
   error: [Error];
+  /** close() was called, or the monitor failed. */
   close: [];
 }
 
-/** Link added/changed/removed notifications from one namespace. Close it when done: an open
- *  monitor keeps the process alive, like fs.watch. */
+/**
+ * Link added/changed/removed notifications from one namespace. Close it when done: an open
+ * monitor keeps the process alive, like fs.watch.
+ *
+ * @example
+ * ```ts
+ * using monitor = await monitorLinks();
+ * for await (const { type, link } of monitor) console.log(type, link.name);
+ * ```
+ */
 export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
-  private watch: WatchHandle | undefined;
+  private readonly watcher: Watcher;
 
   /** @internal use monitorLinks(). */
-  constructor(private fd: number, private readonly netns: string | undefined) {
+  constructor(options: MonitorLinksOptions) {
     super();
-    this.watch = native.watchStart(fd, (errno, data) => this.onData(errno, data));
+    this.watcher = new Watcher({ ...options, links: true }, {
+      event: (e) => this.onEvent(e),
+      error: (err) => this.emit('error', err),
+    });
   }
 
-  private onData(errno: number | null, data: Buffer | null): void {
-    if (data) {
-      try {
-        for (const m of parseMessages(data)) {
-          if (m.type !== rt.RTM_NEWLINK && m.type !== rt.RTM_DELLINK) continue;
-          this.emit('link', { type: m.type === rt.RTM_NEWLINK ? 'new' : 'del', link: describeLink(decodeLink(m), undefined, this.netns) });
-        }
-      } catch (e) {
-        this.emit('error', e as Error);
-      }
+  /** @internal resolves once subscribed. */
+  get ready(): Promise<void> {
+    return this.watcher.ready;
+  }
+
+  private onEvent(e: WatchEvent): void {
+    if (e.type === 'overrun') {
+      this.emit('overrun', new NetlinkError({ errno: -105, syscall: 'recvmsg', operation: 'link monitor' }));
+    } else if (e.type !== 'synced' && e.kind === 'link') {
+      this.emit('link', { type: e.type === 'removed' ? 'del' : 'new', link: e.object });
     }
-    if (!errno) return;
-    const err = new NetlinkError({ errno, syscall: 'recvmsg', operation: 'link monitor' });
-    // ENOBUFS: notifications were lost but the socket works on. Anything else ended it.
-    if (err.code === 'ENOBUFS') this.emit('overrun', err);
-    else this.emit('error', err);
   }
 
   /** Events as an async iterator (ends when the monitor is closed). */
@@ -62,74 +78,57 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
     }
   }
 
+  /**
+   * Unsubscribes and emits 'close'; an iteration in progress ends. Closing again does nothing.
+   *
+   * @example
+   * ```ts
+   * const monitor = await monitorLinks({ netns: 'pb' });
+   * monitor.on('link', (e) => console.log(e.type, e.link.name));
+   * setTimeout(() => monitor.close(), 60_000);
+   * ```
+   */
   close(): void {
-    if (!this.watch) return;
-    native.watchStop(this.watch);
-    this.watch = undefined;
-    native.close(this.fd);
-    this.fd = -1;
+    if (this.closedOnce) return;
+    this.closedOnce = true;
+    this.watcher.close();
     this.emit('close');
   }
+  private closedOnce = false;
 
+  /** `using monitor = await monitorLinks()` closes it at the end of the block. */
   [Symbol.dispose](): void {
     this.close();
   }
 }
 
-/** Subscribes to link notifications in a namespace (default: the caller's). */
-export async function monitorLinks(opts: NetnsOption = {}): Promise<LinkMonitor> {
-  const open = (nsFd: number) => native.openNetlink(nsFd, NETLINK_ROUTE, [rt.RTNLGRP_LINK]);
-  const fd = opts.netns === undefined ? await open(-1) : await withNamespaceFd(opts.netns, open);
-  return new LinkMonitor(fd, netnsLabel(opts.netns));
+/** Options of monitorLinks(). */
+export interface MonitorLinksOptions extends NetnsOption {
+  /** The socket's receive buffer in bytes (default 32 MiB). */
+  receiveBuffer?: number;
 }
 
-export interface WaitOptions extends NetnsOption {
-  /** Milliseconds (default 30 s). */
-  timeout?: number;
-  signal?: AbortSignal;
-}
+const monitorOptions = object<MonitorLinksOptions>('monitorLinks options', { ...netnsShape, receiveBuffer: optional(integer(1024, 2 ** 31 - 1)) }, { hints: { ns: 'netns' } });
 
-/** Resolves once none of `links` exists any more: the kernel's cleanup of a deleted namespace
- *  (which takes its veths with it) finishes after the delete call returned. */
-export async function waitForLinksGone(links: LinkRef[], opts: WaitOptions = {}): Promise<void> {
-  const monitor = await monitorLinks(opts);
+/**
+ * Subscribes to link notifications in a namespace (default: the caller's). Resolves once
+ * subscribed: every change after that is reported. watch() is the fuller form (addresses,
+ * routes, every namespace, the current state first).
+ *
+ * @example
+ * ```ts
+ * const monitor = await monitorLinks({ netns: 'pb' });
+ * monitor.on('link', (e) => console.log(e.type, e.link.name));
+ * ```
+ */
+export async function monitorLinks(opts: MonitorLinksOptions = {}): Promise<LinkMonitor> {
+  monitorOptions.check(opts, '');
+  const monitor = new LinkMonitor(opts);
   try {
-    const gone = new Set<number>();
-    let waiting: Set<number> | undefined;
-    let wake: (() => void) | undefined;
-    const settleIfDone = () => {
-      if (waiting && [...waiting].every((i) => gone.has(i))) wake?.();
-    };
-    // Subscribe first, then look: a removal between the two cannot be missed.
-    monitor.on('link', (e) => {
-      if (e.type === 'del') {
-        gone.add(e.link.index);
-        settleIfDone();
-      }
-    });
-    monitor.on('overrun', () => {
-      // Lost notifications: look again.
-      withConnection(opts.netns, dumpLinkMessages).then((now) => {
-        const still = new Set(now.map((l) => l.index));
-        for (const i of waiting ?? []) if (!still.has(i)) gone.add(i);
-        settleIfDone();
-      }, () => {});
-    });
-    const present = await withConnection(opts.netns, dumpLinkMessages);
-    waiting = new Set(present.filter((l) => links.includes(l.index) || (l.name !== undefined && links.includes(l.name))).map((l) => l.index));
-    if ([...waiting].every((i) => gone.has(i))) return;
-    await new Promise<void>((resolve, reject) => {
-      const timeout = opts.timeout ?? 30_000;
-      const timer = setTimeout(() => reject(new TimeoutError(`waiting for links to go`, timeout)), timeout);
-      const onAbort = () => reject(opts.signal!.reason);
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      wake = () => {
-        clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-    });
-  } finally {
+    await monitor.ready;
+  } catch (e) {
     monitor.close();
+    throw e;
   }
+  return monitor;
 }

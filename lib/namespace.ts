@@ -1,271 +1,222 @@
 // Network namespaces: create (named, like `ip netns add`, or anonymous), open, delete, list,
-// and the Namespace handle that owns one fd of the namespace and its netlink sockets.
-import { fstatSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { Connection } from './connection.js';
-import { ArgumentError, ClosedError, NetlinkError } from './errors.js';
-import { NETLINK_NETFILTER, NETLINK_ROUTE } from './netlink/message.js';
+// and the public Namespace handle, which offers every operation as a method. The methods are
+// derived from the operations themselves (one table below), and index.ts checks at compile
+// time that no exported operation taking a `netns` is missing from it.
+import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import type * as net from 'node:net';
+import { ArgumentError } from './errors.js';
+import { NamespaceHandle, isHeld, openHandle, runDir, withObject, type NamespaceId, type OpenTarget } from './handle.js';
 import { native } from './native.js';
-import { NativeTransport, openConnection } from './socket.js';
 import { validateNamespaceName } from './validate.js';
+import { flag } from './fields.js';
+import { integer, object, optional } from './schema.js';
 import * as links from './route/links.js';
 import * as addresses from './route/addresses.js';
 import * as routes from './route/routes.js';
+import * as neighbours from './route/neighbours.js';
+import * as fdb from './route/fdb.js';
+import * as rules from './route/rules.js';
+import * as bridge from './route/bridge.js';
+import * as nsid from './route/nsid.js';
+import * as altnames from './route/altnames.js';
+import * as masquerade from './nftables/masquerade.js';
+import * as portforward from './nftables/portforward.js';
+import * as monitor from './monitor.js';
+import * as watching from './watch.js';
 import * as sysctl from './sysctl.js';
 import * as exec from './exec.js';
 import * as sockets from './sockets.js';
 
-type Bound<O> = Omit<O, 'netns'>;
+export { listNamespaces, runDir, type NamespaceEntry, type NamespaceId, type OpenTarget } from './handle.js';
 
-/** Where named namespaces live, as for iproute2. RTNETLINK_NETNS_DIR overrides it (tests). */
-export const runDir = (): string => process.env.RTNETLINK_NETNS_DIR ?? '/run/netns';
+type WithoutNetns<T> = T extends object ? Omit<T, 'netns'> : T;
 
-export interface NamespaceId {
-  /** Device and inode of the namespace: equal ids mean the same namespace. */
-  dev: number;
-  ino: number;
-}
+/** `fn` with its argument `I` (an options object) given `netns: this` by the handle. */
+export type BoundAt<F, I extends number> = F extends (...args: infer A) => infer R
+  ? (...args: { [K in keyof A]: K extends `${I}` ? WithoutNetns<A[K]> : A[K] }) => R
+  : never;
 
-interface Resources {
-  fd: number;
-  closed: boolean;
-  /** Sockets being opened inside through fd: it must stay open (and keep its number, which
-   *  another open could otherwise reuse) until they are, even when close() comes first. */
-  opening: number;
-  id: NamespaceId;
-  connections: Map<number, Promise<Connection>>;
-}
+/** `fn` whose first argument is the namespace, given by the handle. */
+export type BoundFirst<F> = F extends (netns: never, ...rest: infer A) => infer R ? (...args: A) => R : never;
 
-// Every open handle's resources, so a delete can tell whether this process still pins it.
-const live = new Set<Resources>();
-
-// Dropped handles must not keep their namespace alive for ever (the fd pins it).
-const finalizer = new FinalizationRegistry<Resources>((r) => releaseResources(r));
-
-function releaseResources(r: Resources): void {
-  for (const c of r.connections.values()) c.then((conn) => conn.close(), () => {});
-  r.connections.clear();
-  live.delete(r);
-  r.closed = true;
-  closeFdWhenIdle(r);
-}
-
-function closeFdWhenIdle(r: Resources): void {
-  if (r.closed && r.opening === 0 && r.fd >= 0) {
-    native.close(r.fd);
-    r.fd = -1;
-  }
-}
-
-/** An open network namespace. Operations run inside it; close() releases the fd and sockets. */
-export class Namespace {
-  /** The name under the run dir, for named namespaces. */
-  readonly name: string | undefined;
-  /** The file it was opened from, if any. */
-  readonly path: string | undefined;
-  private readonly res: Resources;
-
-  /** @internal use createNamespace / openNamespace. `routeFd`: a NETLINK_ROUTE socket already
-   *  opened inside (namespace creation opens one while it is there anyway). */
-  constructor(fd: number, name?: string, path?: string, routeFd?: number) {
-    this.name = name;
-    this.path = path;
-    const st = fstatSync(fd);
-    this.res = { fd, closed: false, opening: 0, id: { dev: st.dev, ino: st.ino }, connections: new Map() };
-    if (routeFd !== undefined) this.res.connections.set(NETLINK_ROUTE, Promise.resolve(new Connection(new NativeTransport(routeFd))));
-    live.add(this.res);
-    finalizer.register(this, this.res, this);
-  }
-
-  /** The namespace's fd (valid until close()), e.g. to pass to other tools. */
-  get fd(): number {
-    if (this.res.closed) throw new ClosedError(this.toString());
-    return this.res.fd;
-  }
-
-  get closed(): boolean {
-    return this.res.closed;
-  }
-
-  get id(): NamespaceId {
-    return { ...this.res.id };
-  }
-
-  /** @internal the namespace's netlink connection for a protocol, opened once. */
-  connection(protocol = NETLINK_ROUTE): Promise<Connection> {
-    let c = this.res.connections.get(protocol);
-    if (!c) {
-      // The callbacks hold the resources, not the handle, so a pending open does not keep a
-      // dropped handle from being finalized.
-      const res = this.res;
-      c = openConnection(this.fd, protocol);
-      res.connections.set(protocol, c);
-      res.opening++;
-      const opened = () => {
-        res.opening--;
-        closeFdWhenIdle(res);
-      };
-      c.then(opened, () => {
-        if (res.connections.get(protocol) === c) res.connections.delete(protocol);
-        opened();
-      });
+function atOption<F extends (...args: never[]) => unknown, const I extends number>(fn: F, index: I): BoundAt<F, I> {
+  return function (this: NamespaceHandle, ...args: unknown[]) {
+    const given = args[index];
+    if (given !== null && typeof given === 'object' && Object.hasOwn(given, 'netns')) {
+      throw new ArgumentError('ERR_UNKNOWN_OPTION', 'netns', 'is not an option of a Namespace method: the handle is the namespace');
     }
-    return c;
-  }
+    // Anything but an object is left as it is, for the operation's own check to refuse.
+    args[index] = given === undefined ? { netns: this } : given !== null && typeof given === 'object' ? { ...given, netns: this } : given;
+    return (fn as unknown as (...a: unknown[]) => unknown)(...args);
+  } as BoundAt<F, I>;
+}
 
-  /** @internal runs fn with the namespace's fd, which stays open until fn settles even if the
-   *  handle is closed meanwhile (the kernel must never get a closed or reused fd). */
-  async useFd<T>(fn: (fd: number) => Promise<T>): Promise<T> {
-    const res = this.res;
-    const fd = this.fd;
-    res.opening++;
-    try {
-      return await fn(fd);
-    } finally {
-      res.opening--;
-      closeFdWhenIdle(res);
-    }
-  }
+function atFirst<F extends (netns: never, ...rest: never[]) => unknown>(fn: F): BoundFirst<F> {
+  return function (this: NamespaceHandle, ...args: unknown[]) {
+    return (fn as unknown as (...a: unknown[]) => unknown)(this, ...args);
+  } as BoundFirst<F>;
+}
 
-  /** @internal */
-  netfilter(): Promise<Connection> {
-    return this.connection(NETLINK_NETFILTER);
-  }
+/** Every operation that works inside a namespace, as a Namespace method. */
+const methods = {
+  createVethPair: atOption(links.createVethPair, 0),
+  createBridge: atOption(links.createBridge, 1),
+  createMacvlan: atOption(links.createMacvlan, 1),
+  createVxlan: atOption(links.createVxlan, 1),
+  setLink: atOption(links.setLink, 2),
+  setLinkUp: atOption(links.setLinkUp, 1),
+  setLinkDown: atOption(links.setLinkDown, 1),
+  setMaster: atOption(links.setMaster, 2),
+  setNoMaster: atOption(links.setNoMaster, 1),
+  moveLink: atOption(links.moveLink, 2),
+  deleteLink: atOption(links.deleteLink, 1),
+  deleteLinkGroup: atOption(links.deleteLinkGroup, 1),
+  listLinks: atOption(links.listLinks, 0),
+  getLink: atOption(links.getLink, 1),
+  listBridgePorts: atOption(links.listBridgePorts, 1),
+  addAddress: atOption(addresses.addAddress, 2),
+  deleteAddress: atOption(addresses.deleteAddress, 2),
+  listAddresses: atOption(addresses.listAddresses, 0),
+  addRoute: atOption(routes.addRoute, 0),
+  replaceRoute: atOption(routes.replaceRoute, 0),
+  deleteRoute: atOption(routes.deleteRoute, 0),
+  listRoutes: atOption(routes.listRoutes, 0),
+  getRoute: atOption(routes.getRoute, 1),
+  getLinkStats: atOption(links.getLinkStats, 1),
+  addNeighbour: atOption(neighbours.addNeighbour, 0),
+  replaceNeighbour: atOption(neighbours.replaceNeighbour, 0),
+  deleteNeighbour: atOption(neighbours.deleteNeighbour, 0),
+  listNeighbours: atOption(neighbours.listNeighbours, 0),
+  appendFdb: atOption(fdb.appendFdb, 0),
+  addFdb: atOption(fdb.addFdb, 0),
+  replaceFdb: atOption(fdb.replaceFdb, 0),
+  deleteFdb: atOption(fdb.deleteFdb, 0),
+  listFdb: atOption(fdb.listFdb, 0),
+  addRule: atOption(rules.addRule, 0),
+  deleteRule: atOption(rules.deleteRule, 0),
+  listRules: atOption(rules.listRules, 0),
+  setBridgePort: atOption(bridge.setBridgePort, 1),
+  addBridgeVlan: atOption(bridge.addBridgeVlan, 1),
+  deleteBridgeVlan: atOption(bridge.deleteBridgeVlan, 1),
+  listBridgeVlans: atOption(bridge.listBridgeVlans, 0),
+  setBridge: atOption(bridge.setBridge, 1),
+  setNsid: atOption(nsid.setNsid, 2),
+  getNsid: atOption(nsid.getNsid, 1),
+  listNsids: atOption(nsid.listNsids, 0),
+  addAltName: atOption(altnames.addAltName, 2),
+  deleteAltName: atOption(altnames.deleteAltName, 2),
+  addMasquerade: atOption(masquerade.addMasquerade, 0),
+  listMasquerades: atOption(masquerade.listMasquerades, 0),
+  removeMasquerade: atOption(masquerade.removeMasquerade, 0),
+  removeAllMasquerades: atOption(masquerade.removeAllMasquerades, 0),
+  addPortForward: atOption(portforward.addPortForward, 0),
+  listPortForwards: atOption(portforward.listPortForwards, 0),
+  removePortForward: atOption(portforward.removePortForward, 0),
+  removeAllPortForwards: atOption(portforward.removeAllPortForwards, 0),
+  monitorLinks: atOption(monitor.monitorLinks, 0),
+  waitForLinksGone: atOption(monitor.waitForLinksGone, 1),
+  watch: atOption(watching.watch, 0),
+  waitFor: atOption(watching.waitFor, 1),
+  waitForAddress: atOption(watching.waitForAddress, 2),
+  waitForLinkState: atOption(watching.waitForLinkState, 2),
+  setSysctl: atOption(sysctl.setSysctl, 2),
+  getSysctl: atOption(sysctl.getSysctl, 1),
+  enableForwarding: atOption(sysctl.enableForwarding, 0),
+  spawn: atFirst(exec.spawn),
+  connect: atFirst(sockets.connect),
+  bindUdp: atFirst(sockets.bindUdp),
+};
 
-  // ---- operations inside this namespace (same as the top-level functions with { netns }) ----
+type Methods = typeof methods;
 
-  createVethPair(opts: Bound<links.CreateVethOptions>): Promise<links.CreatedVeth> {
-    return links.createVethPair({ ...opts, netns: this });
-  }
-  createBridge(name: string, opts: Bound<links.CreateBridgeOptions> = {}): Promise<links.CreatedLink> {
-    return links.createBridge(name, { ...opts, netns: this });
-  }
-  createMacvlan(name: string, opts: Bound<links.CreateMacvlanOptions>): Promise<links.CreatedLink> {
-    return links.createMacvlan(name, { ...opts, netns: this });
-  }
-  createVxlan(name: string, opts: Bound<links.CreateVxlanOptions>): Promise<links.CreatedLink> {
-    return links.createVxlan(name, { ...opts, netns: this });
-  }
-  setLink(link: links.LinkRef, changes: links.SetLinkOptions): Promise<void> {
-    return links.setLink(link, changes, { netns: this });
-  }
-  setLinkUp(link: links.LinkRef): Promise<void> {
-    return links.setLinkUp(link, { netns: this });
-  }
-  setLinkDown(link: links.LinkRef): Promise<void> {
-    return links.setLinkDown(link, { netns: this });
-  }
-  setMaster(link: links.LinkRef, bridge: links.LinkRef): Promise<void> {
-    return links.setMaster(link, bridge, { netns: this });
-  }
-  setNoMaster(link: links.LinkRef): Promise<void> {
-    return links.setNoMaster(link, { netns: this });
-  }
-  /** Moves a link from this namespace into `to`. */
-  moveLink(link: links.LinkRef, to: Namespace | string, opts: { name?: string } = {}): Promise<void> {
-    return links.moveLink(link, to, { ...opts, netns: this });
-  }
-  deleteLink(link: links.LinkRef): Promise<void> {
-    return links.deleteLink(link, { netns: this });
-  }
-  listLinks(): Promise<links.LinkInfo[]> {
-    return links.listLinks({ netns: this });
-  }
-  getLink(link: links.LinkRef): Promise<links.LinkInfo> {
-    return links.getLink(link, { netns: this });
-  }
-  listBridgePorts(bridge: links.LinkRef): Promise<links.BridgePort[]> {
-    return links.listBridgePorts(bridge, { netns: this });
-  }
-  addAddress(link: links.LinkRef, cidr: string, opts: Bound<addresses.AddAddressOptions> = {}): Promise<void> {
-    return addresses.addAddress(link, cidr, { ...opts, netns: this });
-  }
-  deleteAddress(link: links.LinkRef, cidr: string): Promise<void> {
-    return addresses.deleteAddress(link, cidr, { netns: this });
-  }
-  listAddresses(opts: Bound<addresses.ListAddressesOptions> = {}): Promise<addresses.AddressInfo[]> {
-    return addresses.listAddresses({ ...opts, netns: this });
-  }
-  addRoute(spec: Bound<routes.RouteSpec>): Promise<void> {
-    return routes.addRoute({ ...spec, netns: this });
-  }
-  replaceRoute(spec: Bound<routes.RouteSpec>): Promise<void> {
-    return routes.replaceRoute({ ...spec, netns: this });
-  }
-  deleteRoute(spec: Bound<routes.RouteSpec>): Promise<void> {
-    return routes.deleteRoute({ ...spec, netns: this });
-  }
-  listRoutes(opts: Bound<routes.ListRoutesOptions> = {}): Promise<routes.RouteInfo[]> {
-    return routes.listRoutes({ ...opts, netns: this });
-  }
+/** The operations a Namespace offers as methods (derived from the operations). */
+export type NamespaceMethods = { [K in keyof Methods]: Methods[K] };
 
-  setSysctl(key: string | readonly string[], value: sysctl.SysctlValue, opts: Bound<sysctl.SysctlOptions> = {}): Promise<void> {
-    return sysctl.setSysctl(key, value, { ...opts, netns: this });
-  }
-  getSysctl(key: string | readonly string[], opts: Bound<sysctl.SysctlOptions> = {}): Promise<string> {
-    return sysctl.getSysctl(key, { ...opts, netns: this });
-  }
-  enableForwarding(opts: Bound<sysctl.ForwardingOptions> = {}): Promise<void> {
-    return sysctl.enableForwarding({ ...opts, netns: this });
-  }
-
-  /** Starts a command inside this namespace (network namespace only), like
-   *  `ip netns exec NAME CMD`: see exec.spawn. The handle may be closed once it returns. */
-  spawn(command: string, args?: readonly string[], options?: exec.SpawnOptions): ReturnType<typeof exec.spawn> {
-    return exec.spawn(this, command, args, options);
-  }
-  /** Runs a command inside this namespace and collects its output: see exec.execFile. */
+/** Operations whose overloads or generics a derived method would lose: written out by hand. */
+interface HandWritten {
+  /**
+   * Runs a command inside this namespace and collects its output: see execFile().
+   *
+   * @example
+   * ```ts
+   * const { stdout } = await pb.execFile('ip', ['-br', 'addr']);
+   * ```
+   */
   execFile(command: string, args: readonly string[] | undefined, options: exec.ExecFileOptions & { encoding: 'buffer' }): Promise<exec.ExecResult<Buffer>>;
   execFile(command: string, args?: readonly string[], options?: exec.ExecFileOptions & { encoding?: BufferEncoding }): Promise<exec.ExecResult<string>>;
-  execFile(command: string, args?: readonly string[], options?: exec.ExecFileOptions): Promise<exec.ExecResult<string | Buffer>> {
-    return exec.execFile(this, command, args, options as exec.ExecFileOptions & { encoding?: BufferEncoding });
-  }
-  /** A TCP server listening inside this namespace: see sockets.listen. */
-  listen<S extends import('node:net').Server = import('node:net').Server>(
-    options: sockets.ListenOptions<S>,
-    connectionListener?: (socket: import('node:net').Socket) => void,
-  ): Promise<S> {
-    return sockets.listen(this, options, connectionListener);
-  }
-  /** A TCP connection made from inside this namespace: see sockets.connect. */
-  connect(options: sockets.ConnectOptions): Promise<import('node:net').Socket> {
-    return sockets.connect(this, options);
-  }
-  /** A UDP socket bound inside this namespace: see sockets.bindUdp. */
-  bindUdp(options: sockets.UdpOptions = {}): Promise<import('node:dgram').Socket> {
-    return sockets.bindUdp(this, options);
-  }
-
-  /** Closes the fd and the sockets; pending requests reject with ERR_NETLINK_CLOSED.
-   *  A named namespace lives on in the run dir until deleteNamespace(). */
-  close(): void {
-    finalizer.unregister(this);
-    releaseResources(this.res);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-  }
-
-  toString(): string {
-    return this.name !== undefined ? `netns '${this.name}'` : this.path !== undefined ? `netns ${this.path}` : 'anonymous netns';
-  }
-
-  toJSON(): { name?: string; path?: string } {
-    return { ...(this.name !== undefined ? { name: this.name } : {}), ...(this.path !== undefined ? { path: this.path } : {}) };
-  }
+  /**
+   * A TCP server listening inside this namespace: see listen().
+   *
+   * @example
+   * ```ts
+   * const server = await pb.listen({ port: 80 }, (socket) => socket.end('hello from pb\n'));
+   * ```
+   */
+  listen<S extends net.Server = net.Server>(options: sockets.ListenOptions<S>, connectionListener?: (socket: net.Socket) => void): Promise<S>;
 }
 
+/** Names of every Namespace method: index.ts checks the exported operations against it. */
+export type NamespaceMethodName = keyof NamespaceMethods | keyof HandWritten;
+
+// Declaration merging: the class gets the derived methods' types; they are installed on its
+// prototype below.
+export interface Namespace extends NamespaceMethods, HandWritten {}
+
+/**
+ * An open network namespace, with every operation as a method: `ns.addAddress('eth0',
+ * '10.0.0.2/24')` is `addAddress('eth0', '10.0.0.2/24', { netns: ns })`. close() releases the
+ * fd and its sockets (pending requests reject with ERR_NETLINK_CLOSED); a named namespace
+ * lives on in the run dir until deleteNamespace().
+ *
+ * @example
+ * ```ts
+ * await using ns = await createNamespace('pb');
+ * await ns.setLinkUp('lo');
+ * console.log(await ns.listLinks());
+ * ```
+ */
+export class Namespace extends NamespaceHandle {}
+
+for (const [name, fn] of Object.entries(methods)) {
+  Object.defineProperty(Namespace.prototype, name, { value: fn, writable: true, configurable: true });
+}
+Object.defineProperty(Namespace.prototype, 'execFile', {
+  value: function (this: Namespace, command: string, args?: readonly string[], options?: exec.ExecFileOptions) {
+    return exec.execFile(this, command, args, options as exec.ExecFileOptions & { encoding?: BufferEncoding });
+  },
+  writable: true,
+  configurable: true,
+});
+Object.defineProperty(Namespace.prototype, 'listen', {
+  value: function (this: Namespace, options: sockets.ListenOptions, connectionListener?: (socket: net.Socket) => void) {
+    return sockets.listen(this, options, connectionListener);
+  },
+  writable: true,
+  configurable: true,
+});
+
+/** Options of createNamespace(). */
 export interface CreateNamespaceOptions {
   /** @internal tests: fail after step 1 (file), 2 (unshare) or 3 (mount), then roll back. */
   failAfterStep?: number;
 }
 
+const createOptions = object<CreateNamespaceOptions>('createNamespace options', { failAfterStep: optional(integer(0, 3)) });
+const deleteOptions = object<DeleteNamespaceOptions>('deleteNamespace options', { findProcesses: optional(flag) }, { hints: { pids: 'findProcesses' } });
+
 /**
  * Creates a network namespace. With a name it persists as RUN_DIR/NAME (exactly as
  * `ip netns add NAME`) until deleteNamespace(); without one it is anonymous and lives only
  * as long as the returned handle (or a process or link inside it).
+ *
+ * @example
+ * ```ts
+ * const pb = await createNamespace('pb');   // ip netns add pb
+ * const scratch = await createNamespace();  // anonymous: gone when closed
+ * ```
  */
 export async function createNamespace(name?: string, options: CreateNamespaceOptions = {}): Promise<Namespace> {
+  createOptions.check(options, '');
   if (name === undefined) {
     const [fd, routeFd] = await native.createAnonymousNetns(true);
     return new Namespace(fd, undefined, undefined, routeFd);
@@ -276,49 +227,37 @@ export async function createNamespace(name?: string, options: CreateNamespaceOpt
   return new Namespace(fd, name, `${dir}/${name}`, routeFd);
 }
 
-export type OpenTarget = string | { path: string } | { pid: number };
-
-/** Opens an existing namespace by name (in the run dir), by path, or by process id. */
-export async function openNamespace(target: OpenTarget): Promise<Namespace> {
-  if (typeof target === 'string') {
-    validateNamespaceName(target);
-    const path = `${runDir()}/${target}`;
-    return new Namespace(await openChecked(path, true, target), target, path);
-  }
-  if (target && typeof target === 'object' && 'pid' in target) {
-    const pid = target.pid;
-    if (!Number.isInteger(pid) || pid <= 0 || pid > 2 ** 22) {
-      throw new ArgumentError('ERR_INVALID_ARG_VALUE', 'pid', `must be a positive process id, got ${String(pid)}`);
-    }
-    const path = `/proc/${pid}/ns/net`;
-    return new Namespace(await openChecked(path, false, `pid ${pid}`), undefined, path);
-  }
-  if (target && typeof target === 'object' && typeof target.path === 'string' && target.path.length > 0 && !target.path.includes('\0')) {
-    return new Namespace(await openChecked(target.path, false, target.path), undefined, target.path);
-  }
-  throw new ArgumentError('ERR_INVALID_ARG_TYPE', 'target', 'must be a namespace name, { path } or { pid }');
+/** @internal a named namespace marked from inside before its mount (see topology/marks.ts). */
+export async function createMarkedNamespace(name: string, mark: Buffer): Promise<Namespace> {
+  validateNamespaceName(name);
+  const dir = runDir();
+  const [fd, routeFd] = await withObject(native.createNamedNetns(dir, name, 0, true, mark), name, 'netns add');
+  return new Namespace(fd, name, `${dir}/${name}`, routeFd);
 }
 
-async function openChecked(path: string, noFollow: boolean, object: string): Promise<number> {
-  try {
-    return await native.openNetns(path, noFollow);
-  } catch (e) {
-    if (e instanceof NetlinkError && e.syscall === 'NS_GET_NSTYPE') {
-      throw new NetlinkError({ errno: -22, syscall: 'open', operation: 'netns open', object, path, hint: 'not a network namespace' });
-    }
-    if (e instanceof NetlinkError && e.code === 'ELOOP') {
-      throw new NetlinkError({ errno: e.errno, syscall: 'open', operation: 'netns open', object, path, hint: 'refusing to follow a symlink' });
-    }
-    throw relabel(e, object, 'netns open');
-  }
+/**
+ * Opens an existing namespace by name (in the run dir), by path, or by process id. Names
+ * never act as paths and symlinks in the run dir are refused (ELOOP); anything that is not a
+ * network namespace is refused (EINVAL, "not a network namespace").
+ *
+ * @example
+ * ```ts
+ * const pb = await openNamespace('pb');
+ * const init = await openNamespace({ pid: 1 });
+ * ```
+ */
+export function openNamespace(target: OpenTarget): Promise<Namespace> {
+  return openHandle(target, Namespace);
 }
 
+/** Options of deleteNamespace(). */
 export interface DeleteNamespaceOptions {
   /** Also look for processes inside it, as `ip netns pids` does (a readlink of
    *  /proc/PID/ns/net per process): off by default, since bulk teardown deletes thousands. */
   findProcesses?: boolean;
 }
 
+/** What deleteNamespace() did. */
 export interface DeleteNamespaceResult {
   name: string;
   /** True when the namespace lives on (without its name): this process still holds an open
@@ -329,9 +268,18 @@ export interface DeleteNamespaceResult {
   processes?: number[];
 }
 
-/** Deletes a named namespace (`ip netns delete`): lazy unmount and unlink of its file. */
+/**
+ * Deletes a named namespace (`ip netns delete`): lazy unmount and unlink of its file.
+ * Rejects with ENOENT when there is none.
+ *
+ * @example
+ * ```ts
+ * const { stillReferenced } = await deleteNamespace('pb');
+ * ```
+ */
 export async function deleteNamespace(name: string, options: DeleteNamespaceOptions = {}): Promise<DeleteNamespaceResult> {
   validateNamespaceName(name);
+  deleteOptions.check(options, '');
   const path = `${runDir()}/${name}`;
   let id: NamespaceId | undefined;
   try {
@@ -344,7 +292,7 @@ export async function deleteNamespace(name: string, options: DeleteNamespaceOpti
     // The delete below reports a missing name.
   }
   await withObject(native.deleteNamedNetns(runDir(), name), name, 'netns delete');
-  const held = id !== undefined && [...live].some((r) => !r.closed && r.id.dev === id.dev && r.id.ino === id.ino);
+  const held = id !== undefined && isHeld(id);
   if (!options.findProcesses) return { name, stillReferenced: held };
   const processes = id === undefined ? [] : processesIn(id);
   return { name, stillReferenced: held || processes.length > 0, processes };
@@ -363,42 +311,4 @@ function processesIn(id: NamespaceId): number[] {
     }
   }
   return out.sort((a, b) => a - b);
-}
-
-export interface NamespaceEntry {
-  name: string;
-  path: string;
-}
-
-/** The named namespaces in the run dir, sorted by name (what `ip netns list` shows). */
-export function listNamespaces(): NamespaceEntry[] {
-  const dir = runDir();
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  return names.sort().map((name) => ({ name, path: `${dir}/${name}` }));
-}
-
-async function withObject<T>(p: Promise<T>, object: string, operation: string): Promise<T> {
-  try {
-    return await p;
-  } catch (e) {
-    throw relabel(e, object, operation);
-  }
-}
-
-function relabel(e: unknown, object: string, operation: string): unknown {
-  if (!(e instanceof NetlinkError)) return e;
-  return new NetlinkError({
-    errno: e.errno,
-    syscall: e.syscall,
-    operation,
-    object,
-    ...(e.path !== undefined ? { path: e.path } : {}),
-    ...(e.errno === -1 ? { hint: e.syscall === 'open' || e.syscall === 'mkdir' ? 'needs root' : 'needs CAP_SYS_ADMIN' } : {}),
-  });
 }

@@ -7,7 +7,7 @@
 import { encodeForAddon, readAnswers, type RequestOptions } from './connection.js';
 import { NetlinkError, capabilityHint } from './errors.js';
 import { findAttrOffset } from './netlink/attributes.js';
-import { IFINFOMSG_LEN } from './netlink/link.js';
+import { IFINFOMSG_LEN, linkIndexes } from './netlink/link.js';
 import { NLMSG_HDRLEN, splitMessages } from './netlink/message.js';
 import { createLinkRequest, vethMessage } from './route/links.js';
 import * as rt from './netlink/rtnetlink.js';
@@ -28,6 +28,8 @@ export interface VethPlan {
   master?: number;
   mtu?: number;
   group: number;
+  /** How its errors name it (default: the host end). */
+  label?: string;
 }
 
 /** A request inside the namespace; `veth` says which veth's inside index it names (the
@@ -41,12 +43,16 @@ export interface ProvisionPlan {
   veths: VethPlan[];
   inside: InsideRequest[];
   ipv6Off: boolean;
+  /** Requests sent from inside the new namespace before it is mounted (its mark). */
+  mark?: Buffer;
 }
 
 export interface Provisioned {
   ns: Namespace;
   /** Per veth: undefined when created, else the kernel's refusal (empty when not sent). */
   vethErrors: (Error | undefined)[];
+  /** Per veth created: its host end's index (from the kernel's echo). */
+  hostIndexes: (number | undefined)[];
   /** Per inside request, when they were sent (all veths created). */
   insideErrors?: (Error | undefined)[];
   /** A syscall failure after the namespace existed. */
@@ -59,7 +65,7 @@ function vethRequest(v: VethPlan): PreparedRequest {
   // The addon writes the namespace's fd over this placeholder.
   peer.netnsFd = 0;
   if (v.master !== undefined) m.master = v.master;
-  return createLinkRequest(m);
+  return createLinkRequest(m, v.label);
 }
 
 /** Where IFLA_NET_NS_FD of the peer sits in a veth create starting at `at`. */
@@ -105,8 +111,9 @@ interface Waiting {
 
 let waiting: Waiting[] = [];
 let scheduled = false;
-/** Size of the next job; grows through a burst, back to FIRST_CHUNK when the queue is idle. */
+/** Size of the next job; grows through a burst, back to FIRST_CHUNK once no job is running. */
 let chunk = FIRST_CHUNK;
+let running = 0;
 
 /**
  * Creates the namespace `name` (anonymous when undefined) and configures it by the plan.
@@ -123,6 +130,7 @@ export function provision(name: string | undefined, plan: ProvisionPlan): Promis
   const item: ProvisionItem = {
     name: name ?? '',
     ipv6Off: plan.ipv6Off,
+    ...(plan.mark ? { mark: plan.mark } : {}),
     host: host.bytes,
     nsFdOffsets: host.starts.map((at) => peerNetnsFdOffset(host.bytes, at)),
     inside: insideBytes.bytes,
@@ -140,7 +148,6 @@ export function provision(name: string | undefined, plan: ProvisionPlan): Promis
     queueMicrotask(() => {
       scheduled = false;
       if (waiting.length > 0) submit();
-      chunk = FIRST_CHUNK;
     });
   });
 }
@@ -149,12 +156,22 @@ function submit(): void {
   const items = waiting;
   waiting = [];
   const dir = runDir();
+  running++;
+  const finished = () => {
+    // A burst spans several turns of the event loop (applyTopology slices its starts): jobs
+    // stay big until it is over.
+    if (--running === 0) chunk = FIRST_CHUNK;
+  };
   native.provisionNetns(dir, items.map((w) => w.item)).then(
     (result) => {
+      finished();
       const hostAnswers = splitMessages(result.hostReplies);
       items.forEach((w, i) => settle(w, hostAnswers, result.items[i]!, dir));
     },
-    (e: unknown) => items.forEach((w) => w.reject(e as Error)),
+    (e: unknown) => {
+      finished();
+      items.forEach((w) => w.reject(e as Error));
+    },
   );
 }
 
@@ -168,15 +185,22 @@ function settle(w: Waiting, hostAnswers: ReturnType<typeof splitMessages>, r: Pr
         operation: 'netns add',
         object,
         ...(r.createPath ? { path: r.createPath } : {}),
-        ...(r.createErrno === 1 ? { hint: capabilityHint(r.createSyscall) } : {}),
+        ...(r.createDetail ? { hint: r.createDetail } : r.createErrno === 1 ? { hint: capabilityHint(r.createSyscall) } : {}),
       }),
     );
   }
   const ns = w.name === undefined ? new Namespace(r.nsFd, undefined, undefined, r.routeFd) : new Namespace(r.nsFd, w.name, `${dir}/${w.name}`, r.routeFd);
-  const out: Provisioned = { ns, vethErrors: [] };
+  const out: Provisioned = { ns, vethErrors: [], hostIndexes: [] };
   if (r.errno !== 0) out.failure = new NetlinkError({ errno: r.errno, syscall: r.syscall, operation: 'provision', object });
   // Not sent (hostFirstSeq 0) only after a failure, which is reported instead.
-  if (r.hostFirstSeq !== 0) out.vethErrors = readAnswers(hostAnswers, r.hostFirstSeq, opsOf(w.veths)).map((a) => a.error);
+  if (r.hostFirstSeq !== 0) {
+    const answers = readAnswers(hostAnswers, r.hostFirstSeq, opsOf(w.veths));
+    out.vethErrors = answers.map((a) => a.error);
+    out.hostIndexes = answers.map((a) => {
+      const echo = a.messages.find((m) => m.type === rt.RTM_NEWLINK);
+      return echo ? linkIndexes(echo).index : undefined;
+    });
+  }
   if (r.insideSent) out.insideErrors = readAnswers(splitMessages(r.insideReplies), r.insideFirstSeq, opsOf(w.inside)).map((a) => a.error);
   w.resolve(out);
 }

@@ -4,14 +4,16 @@
 // asked), and Node adopts the fd; everything after that (listen, connect, I/O) runs on
 // the JS thread as for any other socket. Name resolution is not done here: dns.lookup
 // would ask the caller's resolver, not the namespace's, so hosts are IP literals.
-import dgram from 'node:dgram';
-import net from 'node:net';
-import { ArgumentError, ArgumentRangeError, NetlinkError } from './errors.js';
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import { ArgumentError, ArgumentRangeError, NetlinkError, abortError } from './errors.js';
 import { formatAddress, parseAddress, type ParsedAddress } from './ip.js';
-import { Namespace } from './namespace.js';
+import { NamespaceHandle } from './handle.js';
 import { native } from './native.js';
 import { withNamespaceFd, type NetnsRef } from './target.js';
-import { describeValue, validateAbortSignal, validateObject } from './validate.js';
+import { describeValue, validateAbortSignal } from './validate.js';
+import { abortSignal, flag } from './fields.js';
+import { custom, object, optional, passThroughFields } from './schema.js';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -19,36 +21,82 @@ const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const ETIMEDOUT = -110;
 
+/** Options of listen(): where to listen, and net.createServer's options. */
 export interface ListenOptions<S extends net.Server = net.Server> extends net.ServerOpts {
   /** 0 lets the kernel pick a free port: read it from server.address(). */
   port: number;
   /** IP address inside the namespace. Default '0.0.0.0'; '::' listens on IPv4 and IPv6. */
   host?: string;
+  /** listen(2)'s backlog (default: Node's, 511). */
   backlog?: number;
   /** A server to listen with, e.g. http.createServer(handler); the other server options
    *  are then ignored. Default: a new net.Server. */
   server?: S;
 }
 
+/** Options of connect(). */
 export interface ConnectOptions {
   /** IP address to connect to, as seen from inside the namespace. */
   host: string;
+  /** TCP port to connect to. */
   port: number;
   /** Bind the socket to this local address (and localPort) first. */
   localAddress?: string;
+  /** Local port to bind to (with or without localAddress). */
   localPort?: number;
   /** Milliseconds to wait for the connection; rejects with code 'ETIMEDOUT'. 0: the kernel's own. */
   timeout?: number;
+  /** Aborting closes the socket and rejects with an AbortError. */
   signal?: AbortSignal;
+  /** As net.Socket's: keep the writable side open after the peer ends. */
   allowHalfOpen?: boolean;
 }
 
+/** Options of bindUdp(): where to bind, and dgram.createSocket's options that apply. */
 export interface UdpOptions extends Omit<dgram.SocketOptions, 'type' | 'reuseAddr' | 'reusePort' | 'ipv6Only' | 'lookup'> {
   /** Local address inside the namespace. Default '0.0.0.0'; its family makes it udp4 or udp6. */
   host?: string;
   /** Default 0: any free port. */
   port?: number;
 }
+
+const anyPort = custom<number>('a port number', (v, path) => validatePort(v, path, 0));
+const hostAddress = custom<string>('an IP address', (v, path) => (parseAddress(v as string, path), v as string));
+
+const listenOptions = object<ListenOptions>(
+  'listen options',
+  {
+    ...passThroughFields(['allowHalfOpen', 'pauseOnConnect', 'noDelay', 'keepAlive', 'keepAliveInitialDelay', 'highWaterMark']),
+    port: anyPort,
+    host: optional(hostAddress),
+    backlog: optional(custom<number>('an integer from 0 to 2147483647', (v, path) => validateInt(v, path, 0, 0x7fffffff))),
+    server: optional(custom<net.Server>('a net.Server', (v, path) => {
+      if (!(v instanceof net.Server)) throw new ArgumentError('ERR_INVALID_ARG_TYPE', path, `must be a net.Server, received ${describeValue(v)}`);
+      return v;
+    })),
+  },
+  { hints: { address: 'host', hostname: 'host' } },
+);
+
+const connectOptions = object<ConnectOptions>(
+  'connect options',
+  {
+    host: hostAddress,
+    port: custom<number>('a port number', (v, path) => validatePort(v, path, 1)),
+    localAddress: optional(hostAddress),
+    localPort: optional(anyPort),
+    timeout: optional(custom<number>('a non-negative integer', (v, path) => validateInt(v, path, 0, 0x7fffffff))),
+    signal: optional(abortSignal),
+    allowHalfOpen: optional(flag),
+  },
+  { hints: { address: 'host', hostname: 'host' } },
+);
+
+const udpOptions = object<UdpOptions>(
+  'bindUdp options',
+  { ...passThroughFields(['recvBufferSize', 'sendBufferSize', 'signal']), host: optional(hostAddress), port: optional(anyPort) },
+  { hints: { address: 'host', type: "host (its family picks 'udp4' or 'udp6')" } },
+);
 
 /**
  * Starts a TCP server listening inside `netns` (`ip netns exec NS` + a server, without a
@@ -59,19 +107,20 @@ export interface UdpOptions extends Omit<dgram.SocketOptions, 'type' | 'reuseAdd
  * Rejects with NetlinkError for bind failures (EADDRINUSE, EADDRNOTAVAIL ...). Once the
  * server listens it owns the socket: server.close() releases it. Do not call
  * server.listen() again on it, that would listen in the caller's namespace.
+ *
+ * @example
+ * ```ts
+ * const server = await listen('pb', { port: 80 }, (socket) => socket.end('hello from pb\n'));
+ * // or an HTTP server: await listen('pb', { port: 8080, server: http.createServer(handler) })
+ * ```
  */
 export async function listen<S extends net.Server = net.Server>(
   netns: NetnsRef,
   options: ListenOptions<S>,
   connectionListener?: (socket: net.Socket) => void,
 ): Promise<S> {
-  const { port, host = '0.0.0.0', backlog, server: given, ...serverOptions } = validateObject(options, 'options') as unknown as ListenOptions<S>;
+  const { port, host = '0.0.0.0', backlog, server: given, ...serverOptions } = listenOptions.check(options, 'options') as ListenOptions<S>;
   const address = parseAddress(host, 'options.host');
-  validatePort(port, 'options.port', 0);
-  if (backlog !== undefined) validateInt(backlog, 'options.backlog', 0, 0x7fffffff);
-  if (given !== undefined && !(given instanceof net.Server)) {
-    throw new ArgumentError('ERR_INVALID_ARG_TYPE', 'options.server', `must be a net.Server, received ${describeValue(given)}`);
-  }
   if (given?.listening) throw new ArgumentError('ERR_SERVER_ALREADY_LISTEN', 'options.server', 'is already listening');
   if (connectionListener !== undefined && typeof connectionListener !== 'function') {
     throw new ArgumentError('ERR_INVALID_ARG_TYPE', 'connectionListener', `must be a function, received ${describeValue(connectionListener)}`);
@@ -121,13 +170,17 @@ function adoptListening(server: net.Server, fd: number, backlog: number | undefi
  * 'ETIMEDOUT' after options.timeout, or with an AbortError; the socket is closed then.
  * Do not call connect() again on the socket: Node would make a new one in the caller's
  * namespace.
+ *
+ * @example
+ * ```ts
+ * const socket = await connect('jelly', { host: '192.168.0.56', port: 80, timeout: 2000 });
+ * socket.pipe(process.stdout);
+ * ```
  */
 export async function connect(netns: NetnsRef, options: ConnectOptions): Promise<net.Socket> {
-  const o = validateObject(options, 'options') as unknown as ConnectOptions;
+  const o = connectOptions.check(options, 'options');
   const remote = parseAddress(o.host, 'options.host');
-  validatePort(o.port, 'options.port', 1);
   const local = o.localAddress !== undefined ? parseAddress(o.localAddress, 'options.localAddress', { family: remote.family }) : undefined;
-  if (o.localPort !== undefined) validatePort(o.localPort, 'options.localPort', 0);
   const timeout = o.timeout === undefined ? 0 : validateInt(o.timeout, 'options.timeout', 0, 0x7fffffff);
   const signal = validateAbortSignal(o.signal, 'options.signal');
   if (signal?.aborted) throw abortError(signal);
@@ -181,11 +234,16 @@ function whenConnected(socket: net.Socket, w: { timeout: number; signal: AbortSi
  * A UDP socket bound inside `netns` (default 0.0.0.0, any port). Node's dgram adopts the fd
  * through bind({ fd }); sends and receives then go through the namespace. socket.close()
  * releases it. Rejects with NetlinkError for bind failures.
+ *
+ * @example
+ * ```ts
+ * const udp = await bindUdp('pb', { port: 5353 });
+ * udp.on('message', (msg, from) => console.log(from.address, msg.toString()));
+ * ```
  */
 export async function bindUdp(netns: NetnsRef, options: UdpOptions = {}): Promise<dgram.Socket> {
-  const { host = '0.0.0.0', port = 0, ...socketOptions } = validateObject(options, 'options') as UdpOptions;
+  const { host = '0.0.0.0', port = 0, ...socketOptions } = udpOptions.check(options, 'options');
   const address = parseAddress(host, 'options.host');
-  validatePort(port, 'options.port', 0);
   const socket = dgram.createSocket({ ...socketOptions, type: address.family === 4 ? 'udp4' : 'udp6' });
   let fd: number;
   try {
@@ -216,7 +274,7 @@ async function socketIn(netns: NetnsRef, family: 4 | 6, type: number, bind?: { a
   } catch (e) {
     // The addon's error names only the syscall; say what was bound, and where.
     if (!(e instanceof NetlinkError) || e.operation !== undefined) throw e;
-    const where = netns instanceof Namespace ? netns.toString() : `netns '${String(netns)}'`;
+    const where = netns instanceof NamespaceHandle ? netns.toString() : `netns '${String(netns)}'`;
     throw new NetlinkError({ errno: e.errno, syscall: e.syscall, ...(bind ? { object: formatEndpoint(bind.address, bind.port) } : {}), hint: `in ${where}` });
   }
 }
@@ -251,9 +309,3 @@ function connectTimeout(host: string, port: number): Error {
   return Object.assign(new Error(`connect ETIMEDOUT ${host}:${port}`), { code: 'ETIMEDOUT', errno: ETIMEDOUT, syscall: 'connect', address: host, port });
 }
 
-/** What Node's own APIs reject with on abort. */
-function abortError(signal: AbortSignal): Error {
-  const e = new Error('The operation was aborted', { cause: signal.reason });
-  e.name = 'AbortError';
-  return Object.assign(e, { code: 'ABORT_ERR' });
-}

@@ -3,12 +3,13 @@
 import type { Connection, Encoder, RequestOptions } from './connection.js';
 import { ArgumentError } from './errors.js';
 import { NETLINK_ROUTE } from './netlink/message.js';
-import { Namespace, openNamespace } from './namespace.js';
+import { NamespaceHandle, openHandle } from './handle.js';
 import { openConnection } from './socket.js';
 
 /** A namespace: an open handle, or the name of one in the run dir. */
-export type NetnsRef = Namespace | string;
+export type NetnsRef = NamespaceHandle | string;
 
+/** The `{ netns }` every operation takes: where it works (default: the caller's namespace). */
 export interface NetnsOption {
   /** Run inside this namespace instead of the process's own. */
   netns?: NetnsRef | undefined;
@@ -43,9 +44,9 @@ export async function withConnection<T>(
     const c = hostConnection(protocol);
     return fn(c instanceof Promise ? await c : c);
   }
-  if (netns instanceof Namespace) return fn(await netns.connection(protocol));
+  if (netns instanceof NamespaceHandle) return fn(await netns.connection(protocol));
   if (typeof netns === 'string') {
-    const ns = await openNamespace(netns);
+    const ns = await openHandle(netns, NamespaceHandle);
     try {
       return await fn(await ns.connection(protocol));
     } finally {
@@ -57,9 +58,9 @@ export async function withConnection<T>(
 
 /** Runs fn with an fd of `netns` (for IFLA_NET_NS_FD), opening a name for this call only. */
 export async function withNamespaceFd<T>(netns: NetnsRef, fn: (fd: number) => Promise<T>): Promise<T> {
-  if (netns instanceof Namespace) return netns.useFd(fn);
+  if (netns instanceof NamespaceHandle) return netns.useFd(fn);
   if (typeof netns === 'string') {
-    const ns = await openNamespace(netns);
+    const ns = await openHandle(netns, NamespaceHandle);
     try {
       return await fn(ns.fd);
     } finally {

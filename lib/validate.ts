@@ -47,6 +47,7 @@ export function validateInterfaceName(name: unknown, field = 'name'): string {
   for (const ch of name) {
     const what = IFNAME_FORBIDDEN.get(ch);
     if (what !== undefined) throw fail(`${quoteText(name)} contains ${what}`);
+    if (DECEPTIVE_CHARACTERS.test(ch)) throw fail(`${quoteText(name)} contains ${describeCharacter(ch)}`);
     // 0xa0 is only ever a continuation byte: ASCII cannot contain it.
     if (ch.charCodeAt(0) >= 0x80 && Buffer.from(ch).includes(KERNEL_SPACE_BYTE)) {
       throw fail(`${quoteText(name)} contains ${quoteText(ch)}, whose UTF-8 byte 0xa0 the kernel treats as whitespace`);
@@ -55,11 +56,16 @@ export function validateInterfaceName(name: unknown, field = 'name'): string {
   return name;
 }
 
+/** Characters that would make a name print as something else: C0 and C1 controls, DEL, the
+ *  line and paragraph separators, and the bidirectional controls (U+202E turns text around). */
+export const DECEPTIVE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
 /**
  * Checks a namespace name as iproute2 does (1..255 bytes, no '/', not '.' or '..') and
- * further refuses NUL and other control characters (they would forge lines in listings
- * and logs) and a leading '-' (the name would read as an option to `ip netns exec`).
- * The name is always one entry under the run directory, never a path.
+ * further refuses control characters, line separators and bidirectional controls (they would
+ * forge lines in listings and logs, or print reversed) and a leading '-' (the name would read
+ * as an option to `ip netns exec`). The name is always one entry under the run directory,
+ * never a path.
  */
 export function validateNamespaceName(name: unknown, field = 'name'): string {
   const fail = (why: string) => new ArgumentError('ERR_INVALID_NETNS_NAME', field, why);
@@ -69,9 +75,17 @@ export function validateNamespaceName(name: unknown, field = 'name'): string {
   if (size > MAX_NETNS_NAME_BYTES) throw fail(`is ${size} bytes in UTF-8, at most ${MAX_NETNS_NAME_BYTES} are allowed`);
   if (name === '.' || name === '..') throw fail(`${quoteText(name)} is not allowed`);
   if (name.includes('/')) throw fail(`${quoteText(name)} contains '/': a namespace name is not a path`);
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw fail(`${quoteText(name)} contains a control character`);
+  const odd = DECEPTIVE_CHARACTERS.exec(name);
+  if (odd) throw fail(`${quoteText(name)} contains ${describeCharacter(odd[0])}`);
   if (name.startsWith('-')) throw fail(`${quoteText(name)} starts with '-'`);
   return name;
+}
+
+function describeCharacter(ch: string): string {
+  const code = `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (/[\u2028\u2029]/.test(ch)) return `a line separator (${code})`;
+  if (/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(ch)) return `a bidirectional control (${code})`;
+  return `a control character (${code})`;
 }
 
 /** An MTU within what any IPv4-capable link accepts; the kernel still checks per device. */
@@ -178,7 +192,15 @@ export function describeValue(value: unknown): string {
 
 /** JSON-quoted and cut short, so hostile input cannot flood or forge log lines. */
 export function quoteText(text: string): string {
-  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}...` : text);
+  return escapeDeceptive(JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}...` : text));
+}
+
+const DECEPTIVE_GLOBAL = new RegExp(DECEPTIVE_CHARACTERS.source, 'g');
+
+/** Text with every deceptive character (see DECEPTIVE_CHARACTERS) written as a \\uXXXX escape,
+ *  so a listing or a log line shows what is really there. */
+export function escapeDeceptive(text: string): string {
+  return text.replace(DECEPTIVE_GLOBAL, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function typeError(field: string, type: string, value: unknown): ArgumentError {

@@ -10,8 +10,8 @@ Napi::Value ThrowSyscallError(Napi::Env env, int err, const char *syscall, const
   if (addon.makeError.IsEmpty()) {
     Napi::Error::New(env, std::string(syscall) + " failed").ThrowAsJavaScriptException();
   } else {
-    Napi::Value e = addon.makeError.Call(
-        {Napi::Number::New(env, err), Napi::String::New(env, syscall), Napi::String::New(env, path)});
+    Napi::Value e = addon.makeError.Call({Napi::Number::New(env, err), Napi::String::New(env, syscall),
+                                          Napi::String::New(env, path), Napi::String::New(env, "")});
     napi_throw(env, e);
   }
   return env.Undefined();
@@ -63,12 +63,26 @@ static Napi::Value Threads(const Napi::CallbackInfo &info) {
 static Napi::Value Close(const Napi::CallbackInfo &info) {
   int fd = ArgInt(info, 0);
   if (info.Env().IsExceptionPending()) return info.Env().Undefined();
+  GetAddon(info.Env()).pool->Forget(fd);
   if (close(fd) != 0 && errno != EINTR) return ThrowSyscallError(info.Env(), errno, "close");
   return info.Env().Undefined();
 }
 
 void HandleClosed(Addon *addon) {
-  if (--addon->closing == 0) napi_remove_async_cleanup_hook(addon->cleanup);
+  if (--addon->closing > 0) return;
+  // Threads joined, libuv handles closed: nothing uses the fds any more. fds are the process's,
+  // not the environment's: a worker_thread's sockets and namespace fds would outlive it (and
+  // an fd of an anonymous namespace keeps the namespace alive).
+  addon->pool->CloseOwnedFds();
+  napi_remove_async_cleanup_hook(addon->cleanup);
+}
+
+// Tells V8 about memory it cannot see (what an open namespace fd pins in the kernel), so that
+// handles dropped without close() are collected, and their fds closed, before fds run out.
+static Napi::Value AdjustExternalMemory(const Napi::CallbackInfo &info) {
+  int64_t delta = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : 0;
+  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), delta);
+  return info.Env().Undefined();
 }
 
 static Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
@@ -92,10 +106,12 @@ static Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init, "init"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("adjustExternalMemory", Napi::Function::New(env, AdjustExternalMemory, "adjustExternalMemory"));
   InitNetlinkIo(env, exports);
   InitNetns(env, exports);
   InitProvision(env, exports);
   InitWatcher(env, exports);
+  InitCni(env, exports);
   return exports;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <napi.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <functional>
 #include <string>
@@ -47,6 +49,37 @@ int CreateNamedNetnsOnThread(Worker &w, Job &job, const std::string &runDir, con
                              int *routeFd, const std::function<void()> &whileInside);
 int CreateAnonymousNetnsOnThread(Worker &w, Job &job, int *routeFd, const std::function<void()> &whileInside);
 
+// Sends pre-encoded rtnetlink requests on routeFd and fails the job (syscall "mark") unless the
+// kernel acknowledges every one: how a topology marks a namespace it creates (lo's link group),
+// from inside it and before its bind mount, so no mounted namespace of ours is ever unmarked.
+bool SendMarkInside(int routeFd, std::vector<uint8_t> requests, std::vector<uint8_t> &buffer, Job &job);
+
+// What a file where a namespace is expected turns out to be (netns_file.cc).
+struct NsFile {
+  enum Kind { kMissing, kNetwork, kEmpty, kForeign } kind = kMissing;
+  std::string what;      // kForeign: "a FIFO", "a mount namespace", "a regular file of 12 bytes" ...
+  bool mounted = false;  // kEmpty: something (not a namespace) is mounted on it
+  mode_t mode = 0;       // as lstat (or stat, when followed) shows it
+  timespec ctime{};
+  int fd = -1;  // when asked for: an O_RDONLY fd of the namespace (kNetwork) or the file (kEmpty)
+  std::string Describe() const;
+};
+
+// Looks at `relative` (from dirFd, or AT_FDCWD) without opening it for reading: O_PATH, then
+// fstat and fstatfs; only an nsfs file is opened, to read its type. noFollow: a symlink is
+// reported as one rather than followed. With a real dirFd, an empty file is also checked for a
+// mount on it. False (job's error set) when a syscall fails; a missing file is kMissing.
+bool InspectNamespaceFile(int dirFd, const std::string &relative, const std::string &path, bool noFollow, bool wantFd,
+                          NsFile &out, Job &job);
+// flock(operation) on fd, polled: fails with ETIMEDOUT after 30 s, or when the job is
+// cancelled (shutdown). Polled rather than blocking, so a process that keeps a lock for ever
+// (stopped, or stuck) cannot take an addon thread with it.
+bool FlockPolled(int fd, int operation, Job &job, const std::string &path);
+// Sleeps ms, in slices; false when the job was cancelled meanwhile.
+bool WaitOrCancelled(int ms, Job &job);
+// How long ago the file's inode last changed (its creation, for a file nobody wrote to).
+int CrashLeftoverAgeMs(const NsFile &f);
+
 // Writes a /proc/sys file as the calling thread's namespace sees it (no symlinks followed).
 bool WriteFileHere(const std::string &path, const std::string &data, Job &job);
 
@@ -60,3 +93,4 @@ void InitProvision(Napi::Env env, Napi::Object exports);
 void InitNetlinkIo(Napi::Env env, Napi::Object exports);
 void InitNetns(Napi::Env env, Napi::Object exports);
 void InitWatcher(Napi::Env env, Napi::Object exports);
+void InitCni(Napi::Env env, Napi::Object exports);  // cni.cc: peer credentials, flock

@@ -139,6 +139,7 @@ struct OpenNetlinkJob : Job {
 
   void Run(Worker &w) override {
     w.InNetns(nsFd, *this, [&] { fd = OpenNetlinkSocket(protocol, groups, *this, receiveBuffer); });
+    if (fd >= 0) resultFds = {fd};
   }
 
   Napi::Value Result(Napi::Env env) override { return Napi::Number::New(env, fd); }

@@ -87,6 +87,7 @@ constexpr uint32_t kInsideFirstSeq = 0x40000000;
 struct Item {
   std::string name;  // empty: anonymous
   bool ipv6Off = false;
+  std::vector<uint8_t> mark;  // sent from inside before the mount (see SendMarkInside)
   std::vector<uint8_t> host, inside;
   std::vector<uint32_t> nsFdOffsets;       // in `host`: where the namespace fd goes
   std::vector<uint32_t> peerIndexPatches;  // in `inside`: (offset, which veth) pairs
@@ -94,7 +95,7 @@ struct Item {
   int nsFd = -1, routeFd = -1;
   int createErrno = 0;  // the namespace could not be created (nothing else was tried)
   const char *createSyscall = "";
-  std::string createPath;
+  std::string createPath, createDetail;
   uint32_t hostFirst = 0, hostCount = 0, insideFirst = 0;
   std::vector<uint8_t> insideReplies;
   bool insideSent = false;
@@ -118,6 +119,9 @@ struct ProvisionJob : Job {
 
   void Run(Worker &w) override {
     for (Item &it : items) CreateNamespace(w, it);
+    for (Item &it : items) {
+      if (it.nsFd >= 0) resultFds.insert(resultFds.end(), {it.nsFd, it.routeFd});
+    }
     Step step;
     if (w.homeRouteFd < 0 && HasHostRequests()) w.homeRouteFd = OpenNetlinkSocket(NETLINK_ROUTE, {}, step);
     if (step.error) {
@@ -139,18 +143,21 @@ struct ProvisionJob : Job {
 
   void CreateNamespace(Worker &w, Item &it) {
     Step step;
-    auto disableIpv6 = [&step] {
+    auto whileInside = [&step, &it, &w] {
       // New devices copy `default`: set before any link arrives.
-      WriteFileHere("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1", step) &&
-          WriteFileHere("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1", step);
+      if (it.ipv6Off && !(WriteFileHere("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1", step) &&
+                          WriteFileHere("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1", step))) {
+        return;
+      }
+      if (!it.mark.empty()) SendMarkInside(it.routeFd, it.mark, w.recvBuffer, step);
     };
-    std::function<void()> whileInside = it.ipv6Off ? std::function<void()>(disableIpv6) : nullptr;
     it.nsFd = it.name.empty() ? CreateAnonymousNetnsOnThread(w, step, &it.routeFd, whileInside)
                               : CreateNamedNetnsOnThread(w, step, runDir, it.name, 0, &it.routeFd, whileInside);
     if (it.nsFd < 0) {
       it.createErrno = step.error;
       it.createSyscall = step.syscall;
       it.createPath = step.path;
+      it.createDetail = step.detail;
     }
   }
 
@@ -229,6 +236,7 @@ struct ProvisionJob : Job {
       o.Set("createErrno", it.createErrno);
       o.Set("createSyscall", it.createSyscall);
       o.Set("createPath", it.createPath);
+      o.Set("createDetail", it.createDetail);
       o.Set("hostFirstSeq", it.hostFirst);
       o.Set("insideSent", it.insideSent);
       o.Set("insideFirstSeq", it.insideFirst);
@@ -283,6 +291,7 @@ Napi::Value ProvisionNetns(const Napi::CallbackInfo &info) {
     Item &it = job->items[k];
     it.name = o.Get("name").As<Napi::String>().Utf8Value();
     it.ipv6Off = o.Get("ipv6Off").ToBoolean().Value();
+    if (o.Has("mark")) it.mark = BytesOf(env, o.Get("mark"));
     it.host = BytesOf(env, o.Get("host"));
     it.nsFdOffsets = U32sOf(env, o.Get("nsFdOffsets"));
     it.inside = BytesOf(env, o.Get("inside"));

@@ -18,6 +18,16 @@ inline void CpuRelax() {
 }
 }  // namespace
 
+bool CanCallIntoJs(napi_env env) {
+  // A property set is the cheapest call that checks (N-API's preamble); it runs no JS itself.
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return false;
+  napi_value object;
+  bool ok = napi_create_object(env, &object) == napi_ok && napi_set_named_property(env, object, "probe", object) == napi_ok;
+  napi_close_handle_scope(env, scope);
+  return ok;
+}
+
 bool Worker::EnterNetns(int nsFd, Job &job) {
   if (setns(nsFd, CLONE_NEWNET) != 0) {
     job.Fail(errno, "setns");
@@ -74,6 +84,7 @@ void WorkerPool::ThreadMain(int lane) {
       job = queue_[lane].front();
       queue_[lane].pop_front();
       queued_[lane].fetch_sub(1, std::memory_order_release);
+      running_.insert(job);
     }
     if (w.originalNetns < 0) {
       job->Fail(EMFILE, "open", "/proc/thread-self/ns/net");
@@ -82,6 +93,7 @@ void WorkerPool::ThreadMain(int lane) {
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      running_.erase(job);
       done_.push_back(job);
     }
     uv_async_send(async_);
@@ -122,6 +134,8 @@ void WorkerPool::OnAsync(uv_async_t *handle) {
 }
 
 void WorkerPool::DrainCompletions() {
+  // Teardown has begun: Shutdown discards them (and closes the fds they opened).
+  if (!CanCallIntoJs(env_)) return;
   std::vector<Job *> done;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -136,14 +150,22 @@ void WorkerPool::DrainCompletions() {
     if (job->error != 0) {
       Napi::Value err = makeError_->Call({Napi::Number::New(env, job->error),
                                           Napi::String::New(env, job->syscall),
-                                          Napi::String::New(env, job->path)});
+                                          Napi::String::New(env, job->path),
+                                          Napi::String::New(env, job->detail)});
       napi_reject_deferred(env_, job->deferred, err);
     } else {
+      if (job->trackResultFds) ownedFds_.insert(job->resultFds.begin(), job->resultFds.end());
+      job->resultFds.clear();
       napi_resolve_deferred(env_, job->deferred, job->Result(env));
     }
     delete job;
     if (--pending_ == 0) uv_unref(reinterpret_cast<uv_handle_t *>(async_));
   }
+}
+
+void WorkerPool::CloseOwnedFds() {
+  for (int fd : ownedFds_) close(fd);
+  ownedFds_.clear();
 }
 
 void WorkerPool::Shutdown(void (*onClosed)(void *), void *arg) {
@@ -155,6 +177,7 @@ void WorkerPool::Shutdown(void (*onClosed)(void *), void *arg) {
     // A job waiting for the kernel (up to its timeout) would hold up the exit of the
     // process or worker; cancelled, it ends within one poll slice.
     for (auto &entry : cancellable_) entry.second->cancelled.store(true);
+    for (Job *job : running_) job->cancelled.store(true);
   }
   for (auto &w : wake_) w.notify_all();
   // Retired threads may have spawned replacements while we joined; join until none are left.
@@ -170,7 +193,11 @@ void WorkerPool::Shutdown(void (*onClosed)(void *), void *arg) {
     for (Job *job : q) delete job;
     q.clear();
   }
-  for (Job *job : done_) delete job;
+  // Finished but never settled: the fds they opened for JS would be nobody's.
+  for (Job *job : done_) {
+    for (int fd : job->resultFds) close(fd);
+    delete job;
+  }
   done_.clear();
   uv_close(reinterpret_cast<uv_handle_t *>(async_), [](uv_handle_t *h) {
     auto *pool = static_cast<WorkerPool *>(h->data);

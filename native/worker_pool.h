@@ -16,9 +16,17 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 struct Worker;
+
+// Whether JS may run in env. Not while a worker_thread is torn down (terminate(), or after its
+// last callback): libuv still runs our handles' callbacks then, and every N-API call that could
+// run JS fails. node-addon-api would turn such a failure into a fatal error (the process
+// aborts) but for NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS (binding.gyp), which covers a
+// terminate() that lands between this check and the calls after it.
+bool CanCallIntoJs(napi_env env);
 
 // One unit of work: `run` executes on a worker thread and fills the result or the error;
 // `settle` runs on the JS thread and turns the result into a JS value.
@@ -27,15 +35,23 @@ struct Job {
   virtual void Run(Worker &w) = 0;
   virtual Napi::Value Result(Napi::Env env) { return env.Undefined(); }
 
-  void Fail(int err, const char *call, std::string where = std::string()) {
+  void Fail(int err, const char *call, std::string where = std::string(), std::string what = std::string()) {
     error = err;
     syscall = call;
     path = std::move(where);
+    detail = std::move(what);
   }
 
   int error = 0;
   const char *syscall = "";
   std::string path;
+  std::string detail;  // words for the error message: what the file at `path` turned out to be
+  // fds this job opened for JS, set by Run on success. When the job settles they become the
+  // environment's (closed with it, unless JS closes them first); when it never settles (the
+  // environment went away first) they are closed with the job.
+  std::vector<int> resultFds;
+  // false: JS hands the fds to Node at once (sockets made inside namespaces), which owns them.
+  bool trackResultFds = true;
   uint32_t id = 0;  // non-zero when JS can cancel it
   // Lane 0: netlink I/O (short, latency-sensitive). Lane 1: namespace creation and removal,
   // which hold a thread for hundreds of µs and must not delay the I/O queued behind them.
@@ -70,6 +86,11 @@ class WorkerPool {
   Napi::Promise Submit(Napi::Env env, Job *job);
   void Cancel(uint32_t id);
   size_t ThreadCount() const { return threadCount_; }
+  // JS closed (or handed on) an fd a job gave it: no longer ours to close at teardown.
+  void Forget(int fd) { ownedFds_.erase(fd); }
+  // Environment teardown, once nothing uses them any more: closes every fd a job handed to JS
+  // that JS did not close (the environment's netlink sockets and namespace fds).
+  void CloseOwnedFds();
   // Stops the threads (pending jobs are dropped, running waits cancelled) and calls
   // onClosed(arg) once libuv has closed the pool's handle.
   void Shutdown(void (*onClosed)(void *), void *arg);
@@ -90,6 +111,8 @@ class WorkerPool {
   std::deque<Job *> queue_[kLanes];
   std::vector<Job *> done_;
   std::unordered_map<uint32_t, Job *> cancellable_;
+  std::unordered_set<Job *> running_;  // on a thread now: shutdown cancels their waits
+  std::unordered_set<int> ownedFds_;   // handed to JS and not closed yet (JS thread only)
   std::vector<std::thread> threads_;
   std::vector<int> threadLanes_;
   bool stopping_ = false;

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer (CMakeLists.txt, same
-# sources as binding.gyp) and runs the native-facing integration tests on it, in the sandbox.
+# Builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer (CMakeLists.txt through
+# cmake-js, same sources as binding.gyp) and runs the native-facing integration tests on it, in
+# the sandbox.
 #
 #   scripts/asan-build.sh                      the default set below
 #   scripts/asan-build.sh test/integration/kill.test.ts ...   other test files
 #   RTNETLINK_ASAN_BUILD_ONLY=1 scripts/asan-build.sh         build, do not run
 #
 # Exit status: vitest's, or 1 when a sanitizer reported anything (reports are printed, and kept
-# in the log directory named at the end). Needs root (scripts/sandbox), cmake, gcc/g++.
+# in the log directory named at the end). Needs root (scripts/sandbox), cmake, gcc/g++ and
+# make; the build downloads nothing (cmake-js takes the Node-API headers from node_modules).
 #
 # How node runs a sanitized addon: node is not instrumented, so the ASan runtime has to be the
 # first library in the process (LD_PRELOAD), and leak checking is off because node itself does
@@ -37,8 +39,8 @@ else
 fi
 
 echo "asan: building into $build" >&2
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=None >/dev/null
-cmake --build "$build" -j"$(nproc)" >&2
+# --config None: no build type's flags (Release would add -O3 -DNDEBUG); CMakeLists.txt has them all.
+CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) npx --no-install cmake-js compile --directory "$root" --out "$build" --config None >&2
 [ -n "${RTNETLINK_ASAN_BUILD_ONLY:-}" ] && exit 0
 
 libasan=$(gcc -print-file-name=libasan.so)

@@ -1,26 +1,10 @@
 #!/bin/sh
 # Captures the rtnetlink messages `ip` exchanges with this machine's kernel into
 # test/fixtures/rtnetlink/*.json, for the codec unit tests. It creates links, addresses and
-# routes, so it refuses to run outside the throwaway namespace of ../shared/sandbox:
-#   /work/shared/sandbox scripts/capture-fixtures.sh
+# routes, so it runs only inside the throwaway namespace of scripts/sandbox:
+#   scripts/sandbox scripts/capture-fixtures.sh
 set -eu
-cd "$(dirname "$0")/.."
-grep -q '^sandbox /run/netns tmpfs' /proc/self/mounts || {
-  echo "run me inside the sandbox: /work/shared/sandbox $0" >&2; exit 1; }
-
-out=test/fixtures/rtnetlink
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$out"
-
-# cap NAME COMMAND...: trace one command (it may fail: error replies are fixtures too).
-cap() {
-  name=$1; shift
-  strace -f -xx -e trace=sendmsg,sendto,recvmsg,recvfrom -e write=all -e read=all -o "$tmp/$name.trace" "$@" \
-    >/dev/null 2>&1 || true
-  node scripts/capture-fixtures.mjs "$tmp/$name.trace" "$*" > "$out/$name.json"
-  echo "$out/$name.json: $*"
-}
+. "$(dirname "$0")/capture-common.sh"
 
 ip netns add X
 cap link-add-veth-peer-netns ip link add vc type veth peer name vd netns X

@@ -4,14 +4,16 @@
 # The unit tests compare our encoder's bytes against nft's and decode the kernel's replies.
 #
 # Needs root, nft and strace (apt-get install -y nftables strace). Everything runs inside a
-# throwaway network namespace (../shared/sandbox, or $SANDBOX), so the host's rules are never
+# throwaway network namespace (scripts/sandbox, or $SANDBOX), so the host's rules are never
 # read or touched. Re-run it after changing a scenario; it rewrites every fixture. Requests come
 # out identical each time; replies differ only in nlmsg_pid (the capturing socket's port id).
+#   scripts/capture-nft-fixtures.sh          every fixture
+#   scripts/capture-nft-fixtures.sh dnat     only the port-forward (DNAT) ones
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${RTNL_NFT_CAPTURE_INNER:-}" ]; then
-  SANDBOX=${SANDBOX:-$ROOT/../shared/sandbox}
+  SANDBOX=${SANDBOX:-$ROOT/scripts/sandbox}
   exec env RTNL_NFT_CAPTURE_INNER=1 "$SANDBOX" sh "$0" "$@"
 fi
 
@@ -173,6 +175,58 @@ fresh() { nft flush ruleset; }
 
 CHAIN='{ type nat hook postrouting priority srcnat; policy accept; }'
 TAG=rtnetlink:masq
+PRE='{ type nat hook prerouting priority dstnat; policy accept; }'
+# nft 1.0.6 knows `dstnat` only for prerouting; for output it is the same -100, by number.
+OUTPUT='{ type nat hook output priority -100; policy accept; }'
+DNAT=rtnetlink:dnat
+
+# --- port forwards (DNAT), as addPortForward writes them: prerouting for traffic from outside,
+# output for connections the host itself makes; without a host address the port is published
+# on every local address (fib daddr type local), loopback excepted in output. ---
+dnat() {
+  fresh
+  nft add table ip rtnetlink
+  nft add table ip6 rtnetlink
+  batch batch-newchain-prerouting-ip add chain ip rtnetlink prerouting "$PRE"
+  batch batch-newchain-output-ip add chain ip rtnetlink output "$OUTPUT"
+  batch batch-newchain-prerouting-ip6 add chain ip6 rtnetlink prerouting "$PRE"
+  batch batch-newchain-output-ip6 add chain ip6 rtnetlink output "$OUTPUT"
+  batch batch-newrule-dnat-pre-ip add rule ip rtnetlink prerouting fib daddr type local tcp dport 8080 dnat to 192.168.0.2:80 comment "\"$DNAT:tcp/8080->192.168.0.2:80\""
+  batch batch-newrule-dnat-out-ip add rule ip rtnetlink output ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 8080 dnat to 192.168.0.2:80 comment "\"$DNAT:tcp/8080->192.168.0.2:80\""
+  batch batch-newrule-dnat-pre-ip-host add rule ip rtnetlink prerouting ip daddr 10.250.0.1 udp dport 5353 dnat to 192.168.0.2:53 comment "\"$DNAT:udp/10.250.0.1:5353->192.168.0.2:53\""
+  batch batch-newrule-dnat-out-ip-host add rule ip rtnetlink output ip daddr 10.250.0.1 udp dport 5353 dnat to 192.168.0.2:53 comment "\"$DNAT:udp/10.250.0.1:5353->192.168.0.2:53\""
+  batch batch-newrule-dnat-pre-ip6 add rule ip6 rtnetlink prerouting fib daddr type local tcp dport 8080 dnat to [fd00::2]:80 comment "\"$DNAT:tcp/8080->[fd00::2]:80\""
+  batch batch-newrule-dnat-out-ip6 add rule ip6 rtnetlink output ip6 daddr != ::1 fib daddr type local tcp dport 8080 dnat to [fd00::2]:80 comment "\"$DNAT:tcp/8080->[fd00::2]:80\""
+  batch batch-newrule-dnat-pre-ip6-host add rule ip6 rtnetlink prerouting ip6 daddr fd00::1 tcp dport 443 dnat to [fd00::2]:8443 comment "\"$DNAT:tcp/[fd00::1]:443->[fd00::2]:8443\""
+
+  # A ruleset holding ours and look-alikes that are not (no comment, a counter, a port range, a
+  # dnat without port, snat), dumped as addPortForward's listing reads it.
+  fresh
+  cat > "$TMP/dnat.nft" <<NFT
+add table ip rtnetlink
+add chain ip rtnetlink prerouting $PRE
+add chain ip rtnetlink output $OUTPUT
+add rule ip rtnetlink prerouting fib daddr type local tcp dport 8080 dnat to 192.168.0.2:80 comment "$DNAT:tcp/8080->192.168.0.2:80"
+add rule ip rtnetlink output ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 8080 dnat to 192.168.0.2:80 comment "$DNAT:tcp/8080->192.168.0.2:80"
+add rule ip rtnetlink prerouting ip daddr 10.250.0.1 udp dport 5353 dnat to 192.168.0.2:53 comment "$DNAT:udp/10.250.0.1:5353->192.168.0.2:53"
+add rule ip rtnetlink prerouting tcp dport 8081 dnat to 192.168.0.3:80
+add rule ip rtnetlink prerouting fib daddr type local tcp dport 8082 counter dnat to 192.168.0.3:80 comment "$DNAT:tcp/8082->192.168.0.3:80"
+add rule ip rtnetlink prerouting fib daddr type local tcp dport 9000-9010 dnat to 192.168.0.3:80
+add rule ip rtnetlink prerouting fib daddr type local tcp dport 8083 dnat to 192.168.0.3
+add table ip6 rtnetlink
+add chain ip6 rtnetlink prerouting $PRE
+add rule ip6 rtnetlink prerouting fib daddr type local tcp dport 8080 dnat to [fd00::2]:80 comment "$DNAT:tcp/8080->[fd00::2]:80"
+NFT
+  nft -f "$TMP/dnat.nft"
+  dump dump-rules-dnat 0x0a07 list ruleset
+  nft -a list ruleset > "$OUT/dump-dnat.ruleset.txt"
+}
+
+if [ "${1:-}" = dnat ]; then
+  dnat
+  ls -l "$OUT"
+  exit 0
+fi
 
 # --- what nft sends to create/delete our objects (one message per batch) ---
 fresh
@@ -236,5 +290,7 @@ dump dump-rules 0x0a07 list ruleset
 python3 "$TMP/redump.py" "$OUT/dump-rules.request.bin" 0 "$OUT/dump-rules-all.reply.bin"
 dump dump-rules-chain 0x0a07 list chain ip rtnetlink postrouting
 nft -a list ruleset > "$OUT/dump.ruleset.txt"
+
+dnat
 
 ls -l "$OUT"

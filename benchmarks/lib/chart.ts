@@ -7,7 +7,7 @@ interface Point {
   setupPerContainerMs: number;
 }
 
-const COLORS = ['#d62728', '#ff7f0e', '#8c564b', '#9467bd', '#1f77b4', '#17becf', '#2ca02c', '#7f7f7f', '#bcbd22'];
+const COLORS = ['#d62728', '#ff7f0e', '#8c564b', '#9467bd', '#1f77b4', '#17becf', '#2ca02c', '#7f7f7f', '#bcbd22', '#e377c2', '#393b79', '#637939', '#843c39'];
 
 export function renderChart(stats: Point[], impls: Implementation[], sizes: number[], date: string): string {
   const W = 760, H = 440, left = 70, right = 250, top = 40, bottom = 50;

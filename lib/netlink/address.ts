@@ -8,7 +8,7 @@ import {
   ByteWriter,
   DecodeError,
   type FieldTable,
-  type FieldWriter,
+  u32Struct,
   readAttrs,
   scalar,
   tableRead,
@@ -30,8 +30,8 @@ import {
 
 /** sizeof(struct ifaddrmsg). */
 export const IFADDRMSG_LEN = 8;
-/** sizeof(struct ifa_cacheinfo). */
-const CACHEINFO_LEN = 16;
+/** struct ifa_cacheinfo on the wire: four u32s. */
+const cacheinfo = u32Struct('IFA_CACHEINFO', ['preferred', 'valid', 'created', 'updated'] as const);
 
 /** struct ifa_cacheinfo: lifetimes in seconds (0xffffffff = forever), stamps in 1/100 s since boot. */
 export interface AddressCacheInfo {
@@ -80,7 +80,7 @@ export function encodeAddress(w: ByteWriter, type: number, flags: number, seq: n
     w.u8(m.family ?? 0).u8(m.prefixlen ?? 0).u8(m.flags ?? 0).u8(m.scope ?? 0).u32(m.index ?? 0);
     const writers = tableWriters(fields, m);
     const ci = m.cacheinfo;
-    if (ci) writers.push([IFA_CACHEINFO, writeCacheinfo(ci)]);
+    if (ci) writers.push([IFA_CACHEINFO, cacheinfo.write(IFA_CACHEINFO, ci)]);
     writeAttrs(new AttrWriter(w), writers, m.unknown, m.layout);
   });
 }
@@ -102,24 +102,10 @@ export function decodeAddress(msg: NetlinkMessage): AddressMessage {
   };
   const rest = readAttrs(p.subarray(IFADDRMSG_LEN), (attr) => {
     if (attr.type !== IFA_CACHEINFO) return tableRead(fields, m, attr);
-    m.cacheinfo = readCacheinfo(attr.data);
+    m.cacheinfo = cacheinfo.read(attr.data);
     return true;
   });
   return Object.assign(m, rest);
 }
 
-function writeCacheinfo(ci: AddressCacheInfo): FieldWriter {
-  return (a) => {
-    const b = Buffer.alloc(CACHEINFO_LEN);
-    b.writeUInt32LE(ci.preferred >>> 0, 0);
-    b.writeUInt32LE(ci.valid >>> 0, 4);
-    b.writeUInt32LE(ci.created >>> 0, 8);
-    b.writeUInt32LE(ci.updated >>> 0, 12);
-    a.bytes(IFA_CACHEINFO, b);
-  };
-}
 
-function readCacheinfo(b: Buffer): AddressCacheInfo {
-  if (b.length < CACHEINFO_LEN) throw new DecodeError(`IFA_CACHEINFO of ${b.length} bytes, need ${CACHEINFO_LEN}`);
-  return { preferred: b.readUInt32LE(0), valid: b.readUInt32LE(4), created: b.readUInt32LE(8), updated: b.readUInt32LE(12) };
-}

@@ -10,11 +10,37 @@ export const NLA_MAX_PAYLOAD = 0xffff - NLA_HDRLEN;
 
 export const align4 = (n: number): number => (n + 3) & ~3;
 
+/**
+ * A request that cannot be put into a netlink message (an attribute or nest over 64 KiB).
+ * Thrown before anything is sent.
+ *
+ * @example
+ * ```ts
+ * await addRoute({ to: 'default', via: '192.168.0.60', netns: 'pb' }).catch((err) => {
+ *   if (err instanceof EncodeError) console.error('cannot be encoded:', err.message);
+ *   throw err;
+ * });
+ * ```
+ */
 export class EncodeError extends RangeError {
+  /** Always 'ERR_NETLINK_ENCODE'. */
   readonly code = 'ERR_NETLINK_ENCODE';
 }
 
+/**
+ * A message from the kernel that does not parse (a length that does not fit, a truncated
+ * header): a kernel or library bug rather than a usage error.
+ *
+ * @example
+ * ```ts
+ * const links = await listLinks({ netns: 'pb' }).catch((err) => {
+ *   if (err instanceof DecodeError) console.error('unreadable kernel reply:', err.message);
+ *   throw err;
+ * });
+ * ```
+ */
 export class DecodeError extends Error {
+  /** Always 'ERR_NETLINK_DECODE'. */
   readonly code = 'ERR_NETLINK_DECODE';
 }
 
@@ -211,6 +237,27 @@ export function readString(b: Buffer): string {
 
 /** Writes one modelled field. `like` is the attribute it was decoded from, if any. */
 export type FieldWriter = (a: AttrWriter, like: Attr | undefined) => void;
+
+/** A kernel struct of u32 fields, in order, carried as one attribute (struct ifa_cacheinfo,
+ *  nda_cacheinfo ...): its reader and writer. */
+export function u32Struct<K extends string>(what: string, names: readonly K[]) {
+  const length = names.length * 4;
+  return {
+    read(b: Buffer): Record<K, number> {
+      if (b.length < length) throw new DecodeError(`${what} of ${b.length} bytes, need ${length}`);
+      const out = {} as Record<K, number>;
+      names.forEach((name, i) => (out[name] = b.readUInt32LE(i * 4)));
+      return out;
+    },
+    write(type: number, value: Record<K, number>): FieldWriter {
+      return (a) => {
+        const b = Buffer.alloc(length);
+        names.forEach((name, i) => b.writeUInt32LE(value[name] >>> 0, i * 4));
+        a.bytes(type, b);
+      };
+    },
+  };
+}
 
 /** Copies an attribute as received (its nested flag included). */
 export function writeRawAttr(a: AttrWriter, attr: Attr): void {

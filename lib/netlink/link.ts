@@ -20,6 +20,7 @@ import {
   readAttrs,
   readString,
   readU32,
+  type Scalar,
   scalar,
   tableRead,
   tableWriters,
@@ -31,7 +32,10 @@ import { type LinkBodyCodec, type LinkInfoData, linkKinds } from './kinds/index.
 import { type NetlinkMessage, writeMessage } from './message.js';
 import {
   IFLA_ADDRESS,
+  IFLA_AF_SPEC,
+  IFLA_ALT_IFNAME,
   IFLA_BROADCAST,
+  IFLA_EXT_MASK,
   IFLA_GROUP,
   IFLA_IFALIAS,
   IFLA_IFNAME,
@@ -48,6 +52,10 @@ import {
   IFLA_NET_NS_PID,
   IFLA_OPERSTATE,
   IFLA_PARENT_DEV_NAME,
+  IFLA_PROMISCUITY,
+  IFLA_PROP_LIST,
+  IFLA_QDISC,
+  IFLA_STATS64,
   IFLA_TARGET_NETNSID,
   IFLA_TXQLEN,
   RTM_NEWLINK,
@@ -108,12 +116,30 @@ export interface LinkMessage {
   targetNetnsId?: number;
   alias?: string;
   parentDevName?: string;
+  /** IFLA_QDISC: the root qdisc's kind ('noqueue', 'pfifo_fast', ...). */
+  qdisc?: string;
+  /** IFLA_PROMISCUITY: how many users asked for promiscuous mode. */
+  promiscuity?: number;
+  /** IFLA_STATS64: struct rtnl_link_stats64, raw (u64 counters, host order); see readStats64. */
+  stats64?: Buffer;
+  /** IFLA_PROP_LIST's IFLA_ALT_IFNAME entries: the alternative names. */
+  altNames?: string[];
+  /** IFLA_AF_SPEC, raw: per-family data (AF_BRIDGE: IFLA_BRIDGE_* vlan entries, see bridge-vlan.ts). */
+  afSpec?: Buffer;
+  /** IFLA_EXT_MASK (requests): RTEXT_FILTER_* bits asking a dump for more (bridge vlans). */
+  extMask?: number;
   linkInfo?: LinkInfo;
   /** Attributes not modelled above, as received. */
   unknown: Attr[];
   /** The attributes as received, for byte-exact re-encoding (see writeAttrs). */
   layout?: readonly Attr[];
 }
+
+/** A string sent without its NUL unless the attribute it was decoded from had one. */
+const unterminatedString: Scalar<string> = { read: readString, write: (a, t, v, like) => writeString(a, t, v, like, false) };
+
+/** A nested attribute kept as raw bytes, NLA_F_NESTED as in the attribute it came from. */
+const rawNest: Scalar<Buffer> = { read: (b) => Buffer.from(b), write: (a, t, v, like) => a.bytes(like?.nested ? t | NLA_F_NESTED : t, v) };
 
 // Default wire order: attributes ip adds while parsing, then IFLA_LINK, IFLA_IFNAME and
 // IFLA_LINKINFO, as iproute2's iplink_modify does.
@@ -124,15 +150,21 @@ const fields: FieldTable<LinkMessage> = [
   ['mtu', IFLA_MTU, scalar.u32],
   ['address', IFLA_ADDRESS, scalar.bytes],
   ['broadcast', IFLA_BROADCAST, scalar.bytes],
+  // ip sends the alias without its NUL, before IFLA_TXQLEN; the kernel's replies have the NUL.
+  ['alias', IFLA_IFALIAS, unterminatedString],
   ['txqlen', IFLA_TXQLEN, scalar.u32],
   ['operstate', IFLA_OPERSTATE, scalar.u8],
   ['group', IFLA_GROUP, scalar.u32],
   ['master', IFLA_MASTER, scalar.u32],
-  ['alias', IFLA_IFALIAS, scalar.string],
   ['linkNetnsId', IFLA_LINK_NETNSID, scalar.i32],
   ['link', IFLA_LINK, scalar.u32],
   ['name', IFLA_IFNAME, scalar.string],
   ['parentDevName', IFLA_PARENT_DEV_NAME, scalar.string],
+  ['qdisc', IFLA_QDISC, scalar.string],
+  ['promiscuity', IFLA_PROMISCUITY, scalar.u32],
+  ['stats64', IFLA_STATS64, scalar.bytes],
+  ['extMask', IFLA_EXT_MASK, scalar.u32],
+  ['afSpec', IFLA_AF_SPEC, rawNest],
 ];
 
 const body: LinkBodyCodec = { encode: encodeLinkBody, decode: decodeLinkBody };
@@ -166,6 +198,9 @@ export function encodeLinkBody(w: ByteWriter, m: Partial<LinkMessage>): void {
   w.u8(m.family ?? 0).u8(0).u16(m.type ?? 0).i32(m.index ?? 0).u32(m.flags ?? 0).u32(m.change ?? 0);
   const a = new AttrWriter(w);
   const writers = tableWriters(fields, m);
+  const altNames = m.altNames;
+  // NLA_F_NESTED unless the list it was decoded from lacked it: RTM_NEWLINKPROP's policy wants it.
+  if (altNames) writers.push([IFLA_PROP_LIST, (a, like) => a.nest(IFLA_PROP_LIST, () => altNames.forEach((n) => a.string(IFLA_ALT_IFNAME, n)), like ? !like.nested : false)]);
   const info = m.linkInfo;
   if (info) writers.push([IFLA_LINKINFO, (a, like) => writeNest(a, IFLA_LINKINFO, like, () => encodeLinkInfo(a, info))]);
   writeAttrs(a, writers, m.unknown, m.layout);
@@ -201,6 +236,7 @@ function decodeLinkBodyAt(p: Buffer): LinkMessage {
     unknown: [],
   };
   const rest = readAttrs(p.subarray(IFINFOMSG_LEN), (attr) => {
+    if (attr.type === IFLA_PROP_LIST) return readAltNames(m, attr.data);
     if (attr.type !== IFLA_LINKINFO) return tableRead(fields, m, attr);
     m.linkInfo = decodeLinkInfo(attr.data);
     return true;
@@ -233,7 +269,8 @@ function writeRaw(a: AttrWriter, type: number, data: Uint8Array, like: Attr | un
   a.bytes(like?.nested ? type | NLA_F_NESTED : type, data);
 }
 
-function decodeLinkInfo(buf: Buffer): LinkInfo {
+/** IFLA_LINKINFO: kind, its data decoded by the kind's codec, the port kind and data. */
+export function decodeLinkInfo(buf: Buffer): LinkInfo {
   let data: Attr | undefined;
   const info: LinkInfo = {};
   const rest = readAttrs(buf, (attr) => {
@@ -260,4 +297,36 @@ function decodeLinkInfo(buf: Buffer): LinkInfo {
     info.data = codec ? codec.decodeData(data.data, body) : Buffer.from(data.data);
   }
   return Object.assign(info, rest);
+}
+
+/** IFLA_PROP_LIST holds only IFLA_ALT_IFNAME today; a list with anything else is kept raw
+ *  (unknown) so that re-encoding cannot drop what it does not model. */
+export function readAltNames(m: LinkMessage, buf: Buffer): boolean {
+  const names: string[] = [];
+  for (const attr of readAttrs(buf, () => true).layout) {
+    if (attr.type !== IFLA_ALT_IFNAME) return false;
+    names.push(readString(attr.data));
+  }
+  m.altNames = names;
+  return true;
+}
+
+/** The counters of struct rtnl_link_stats64, in its order (linux/if_link.h). */
+export const STATS64_FIELDS = [
+  'rxPackets', 'txPackets', 'rxBytes', 'txBytes', 'rxErrors', 'txErrors', 'rxDropped', 'txDropped',
+  'multicast', 'collisions', 'rxLengthErrors', 'rxOverErrors', 'rxCrcErrors', 'rxFrameErrors',
+  'rxFifoErrors', 'rxMissedErrors', 'txAbortedErrors', 'txCarrierErrors', 'txFifoErrors',
+  'txHeartbeatErrors', 'txWindowErrors', 'rxCompressed', 'txCompressed', 'rxNohandler', 'rxOtherhostDropped',
+] as const;
+
+export type Stats64 = { [K in (typeof STATS64_FIELDS)[number]]?: number };
+
+/** Decodes IFLA_STATS64: as many counters as the kernel sent (older kernels send fewer), as
+ *  numbers (exact up to 2^53, which a counter does not reach in practice). */
+export function readStats64(b: Buffer): Stats64 {
+  const out: Stats64 = {};
+  STATS64_FIELDS.forEach((name, i) => {
+    if ((i + 1) * 8 <= b.length) out[name] = Number(b.readBigUInt64LE(i * 8));
+  });
+  return out;
 }

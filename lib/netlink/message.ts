@@ -37,10 +37,15 @@ export const NLMSGERR_ATTR_MISS_NEST = 6;
 export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
 
+/** One netlink message as received: the fields of struct nlmsghdr, then its payload. */
 export interface NetlinkMessage {
+  /** nlmsg_type, e.g. RTM_NEWLINK (16). */
   type: number;
+  /** nlmsg_flags (NLM_F_MULTI, NLM_F_DUMP_INTR, ...). */
   flags: number;
+  /** nlmsg_seq: the request it answers. */
   seq: number;
+  /** nlmsg_pid: the sender's port id (0 for the kernel). */
   pid: number;
   /** The bytes after the header (the family header and attributes). */
   payload: Buffer;

@@ -22,6 +22,8 @@ import {
   RTA_DST,
   RTA_GATEWAY,
   RTA_IIF,
+  RTA_MARK,
+  RTA_UID,
   RTA_METRICS,
   RTA_MULTIPATH,
   RTA_OIF,
@@ -83,6 +85,10 @@ export interface RouteMessage {
   prefsrc?: Buffer;
   /** RTA_TABLE: the full 32-bit table id. */
   tableId?: number;
+  /** RTA_MARK: the firewall mark of a lookup (RTM_GETROUTE). */
+  mark?: number;
+  /** RTA_UID: the uid of a lookup. */
+  uid?: number;
   metrics?: RouteMetric[];
   multipath?: RouteNexthop[];
   /** Attributes not modelled above, as received. */
@@ -101,6 +107,8 @@ const fields: FieldTable<RouteMessage> = [
   ['gateway', RTA_GATEWAY, scalar.bytes],
   ['priority', RTA_PRIORITY, scalar.u32],
   ['prefsrc', RTA_PREFSRC, scalar.bytes],
+  ['mark', RTA_MARK, scalar.u32],
+  ['uid', RTA_UID, scalar.u32],
 ];
 const hopFields: FieldTable<RouteNexthop> = [['gateway', RTA_GATEWAY, scalar.bytes]];
 
@@ -159,7 +167,8 @@ function writeMetrics(a: AttrWriter, metrics: readonly RouteMetric[]): void {
   }
 }
 
-function readMetrics(buf: Buffer): RouteMetric[] {
+/** RTA_METRICS' nested metrics. */
+export function readMetrics(buf: Buffer): RouteMetric[] {
   const out: RouteMetric[] = [];
   for (const { type, data } of readAttrs(buf, () => true).layout) {
     if (type === RTAX_CC_ALGO) out.push({ type, value: readString(data) });
@@ -183,7 +192,8 @@ function writeHops(a: AttrWriter, hops: readonly RouteNexthop[]): void {
   }
 }
 
-function readHops(buf: Buffer): RouteNexthop[] {
+/** RTA_MULTIPATH's nexthops. */
+export function readHops(buf: Buffer): RouteNexthop[] {
   const out: RouteNexthop[] = [];
   for (let off = 0; off + RTNH_LEN <= buf.length; ) {
     const len = buf.readUInt16LE(off);

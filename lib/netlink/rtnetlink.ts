@@ -563,3 +563,102 @@ const rtmNames = new Map<number, string>(
 export function rtmName(type: number): string {
   return rtmNames.get(type) ?? `RTM_${type}`;
 }
+
+// neighbour.h: struct ndmsg attributes (neighbours and bridge FDB entries)
+export const NDA_UNSPEC = 0;
+export const NDA_DST = 1;
+export const NDA_LLADDR = 2;
+export const NDA_CACHEINFO = 3;
+export const NDA_PROBES = 4;
+export const NDA_VLAN = 5;
+export const NDA_PORT = 6;
+export const NDA_VNI = 7;
+export const NDA_IFINDEX = 8;
+export const NDA_MASTER = 9;
+export const NDA_LINK_NETNSID = 10;
+export const NDA_SRC_VNI = 11;
+export const NDA_PROTOCOL = 12;
+export const NDA_NH_ID = 13;
+export const NDA_FDB_EXT_ATTRS = 14;
+export const NDA_FLAGS_EXT = 15;
+
+// neighbour.h: ndmsg.ndm_flags
+export const NTF_USE = 0x01;
+export const NTF_SELF = 0x02;
+export const NTF_MASTER = 0x04;
+export const NTF_PROXY = 0x08;
+export const NTF_EXT_LEARNED = 0x10;
+export const NTF_OFFLOADED = 0x20;
+export const NTF_STICKY = 0x40;
+export const NTF_ROUTER = 0x80;
+
+// neighbour.h: ndmsg.ndm_state
+export const NUD_NONE = 0x00;
+export const NUD_INCOMPLETE = 0x01;
+export const NUD_REACHABLE = 0x02;
+export const NUD_STALE = 0x04;
+export const NUD_DELAY = 0x08;
+export const NUD_PROBE = 0x10;
+export const NUD_FAILED = 0x20;
+export const NUD_NOARP = 0x40;
+export const NUD_PERMANENT = 0x80;
+
+// fib_rules.h: fib_rule_hdr.action
+export const FR_ACT_UNSPEC = 0;
+export const FR_ACT_TO_TBL = 1;
+export const FR_ACT_GOTO = 2;
+export const FR_ACT_NOP = 3;
+export const FR_ACT_BLACKHOLE = 6;
+export const FR_ACT_UNREACHABLE = 7;
+export const FR_ACT_PROHIBIT = 8;
+
+// fib_rules.h: fib_rule_hdr.flags
+export const FIB_RULE_PERMANENT = 0x1;
+export const FIB_RULE_INVERT = 0x2;
+export const FIB_RULE_UNRESOLVED = 0x4;
+export const FIB_RULE_IIF_DETACHED = 0x8;
+export const FIB_RULE_OIF_DETACHED = 0x10;
+
+// fib_rules.h: rule attributes
+export const FRA_DST = 1;
+export const FRA_SRC = 2;
+export const FRA_IIFNAME = 3;
+export const FRA_GOTO = 4;
+export const FRA_PRIORITY = 6;
+export const FRA_FWMARK = 10;
+export const FRA_FLOW = 11;
+export const FRA_TUN_ID = 12;
+export const FRA_SUPPRESS_IFGROUP = 13;
+export const FRA_SUPPRESS_PREFIXLEN = 14;
+export const FRA_TABLE = 15;
+export const FRA_FWMASK = 16;
+export const FRA_OIFNAME = 17;
+export const FRA_PAD = 18;
+export const FRA_L3MDEV = 19;
+export const FRA_UID_RANGE = 20;
+export const FRA_PROTOCOL = 21;
+export const FRA_IP_PROTO = 22;
+export const FRA_SPORT_RANGE = 23;
+export const FRA_DPORT_RANGE = 24;
+
+// net_namespace.h: RTM_*NSID attributes
+export const NETNSA_NSID_NOT_ASSIGNED = -1;
+export const NETNSA_NONE = 0;
+export const NETNSA_NSID = 1;
+export const NETNSA_PID = 2;
+export const NETNSA_FD = 3;
+export const NETNSA_TARGET_NSID = 4;
+export const NETNSA_CURRENT_NSID = 5;
+
+// if_bridge.h: IFLA_AF_SPEC of an AF_BRIDGE link message
+export const IFLA_BRIDGE_FLAGS = 0;
+export const IFLA_BRIDGE_MODE = 1;
+export const IFLA_BRIDGE_VLAN_INFO = 2;
+export const BRIDGE_FLAGS_MASTER = 1;
+export const BRIDGE_FLAGS_SELF = 2;
+export const BRIDGE_VLAN_INFO_MASTER = 0x1;
+export const BRIDGE_VLAN_INFO_PVID = 0x2;
+export const BRIDGE_VLAN_INFO_UNTAGGED = 0x4;
+export const BRIDGE_VLAN_INFO_RANGE_BEGIN = 0x8;
+export const BRIDGE_VLAN_INFO_RANGE_END = 0x10;
+export const BRIDGE_VLAN_INFO_BRENTRY = 0x20;

@@ -1,7 +1,7 @@
 // nf_tables / nfnetlink constants, from the kernel's uapi headers:
 // linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h, linux/netfilter.h,
-// linux/netfilter/nf_nat.h. Only what the masquerade codec uses, plus the neighbours that
-// make decoded dumps readable; values never change once released.
+// linux/netfilter/nf_nat.h. Only what the masquerade and port-forward codecs use, plus the
+// neighbours that make decoded dumps readable; values never change once released.
 
 // --- linux/netfilter.h ---
 export const NFPROTO_UNSPEC = 0;
@@ -251,3 +251,28 @@ export const NFTNL_UDATA_COMMENT_MAXLEN = 128;
 
 /** IFNAMSIZ: nft compares interface names as 16 zero-padded bytes. */
 export const IFNAMSIZ = 16;
+
+// --- expressions for port forwards (DNAT) ---
+export const NFT_META_L4PROTO = 16;
+
+export const NFTA_FIB_DREG = 1;
+export const NFTA_FIB_RESULT = 2;
+export const NFTA_FIB_FLAGS = 3;
+export const NFT_FIB_RESULT_ADDRTYPE = 3;
+export const NFTA_FIB_F_DADDR = 1 << 1;
+
+export const NFTA_NAT_TYPE = 1;
+export const NFTA_NAT_FAMILY = 2;
+export const NFTA_NAT_REG_ADDR_MIN = 3;
+export const NFTA_NAT_REG_ADDR_MAX = 4;
+export const NFTA_NAT_REG_PROTO_MIN = 5;
+export const NFTA_NAT_REG_PROTO_MAX = 6;
+export const NFTA_NAT_FLAGS = 7;
+export const NFT_NAT_SNAT = 0;
+export const NFT_NAT_DNAT = 1;
+
+/** linux/rtnetlink.h: what `fib daddr type local` compares with (host order). */
+export const RTN_LOCAL = 2;
+/** IPPROTO_*: what `meta l4proto` compares with (one byte). */
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;

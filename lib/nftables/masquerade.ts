@@ -4,17 +4,26 @@ import type { Connection } from '../connection.js';
 import { NetlinkError } from '../errors.js';
 import { formatAddress, networkOf, parsePrefix } from '../ip.js';
 import { withConnection, netnsLabel, type NetnsOption } from '../target.js';
-import { validateInterfaceName, validateObject } from '../validate.js';
-import { decodeRule, getRules, recogniseMasquerade, writeBatch, type BatchBuilder, type MasqueradeMatch } from './codec.js';
-import { ByteWriter } from '../netlink/attributes.js';
-import { parseMessages, writeMessage } from '../netlink/message.js';
+import { ifname, netnsShape } from '../fields.js';
+import { custom, object, optional } from '../schema.js';
+import { checkNetnsOption } from '../route/links.js';
+import { recogniseMasquerade, type MasqueradeMatch } from './codec.js';
 import * as C from './constants.js';
 import { NETLINK_NETFILTER } from '../netlink/message.js';
+import { TABLE, lockKey, ourRules as rulesOfOurTable, removeChains, sendBatch, serialised } from './ours.js';
 
-/** The table (in families ip and ip6) that holds every rule this library writes. */
-export const TABLE = 'rtnetlink';
+export { TABLE } from './ours.js';
 export const CHAIN = 'postrouting';
 
+/**
+ * A masquerade rule: traffic from `source` (leaving through `outInterface`) gets the
+ *  outgoing interface's address.
+ *
+ * @example
+ * ```ts
+ * await addMasquerade({ source: '192.168.0.0/24', outInterface: 'eth0' });
+ * ```
+ */
 export interface MasqueradeOptions extends NetnsOption {
   /** Source network, e.g. '192.168.0.0/24' (host bits are cleared: '192.168.0.60/24' works too). */
   source: string;
@@ -22,12 +31,30 @@ export interface MasqueradeOptions extends NetnsOption {
   outInterface?: string;
 }
 
+const masqueradeOptions = object<MasqueradeOptions>(
+  'masquerade options',
+  {
+    ...netnsShape,
+    source: custom<string>("a network 'address/length'", (v, path) => (parsePrefix(v as string, path, { requirePrefix: true }), v as string)),
+    outInterface: optional(ifname),
+  },
+  { hints: { src: 'source', saddr: 'source', oif: 'outInterface', oifname: 'outInterface', outputInterface: 'outInterface', out: 'outInterface' } },
+);
+
+/** Checks a masquerade rule's options. */
+export const checkMasquerade = (opts: MasqueradeOptions, path = ''): MasqueradeOptions => masqueradeOptions.check(opts, path);
+
+/** A masquerade rule of this library, as listMasquerades() reads it back from nf_tables. */
 export interface MasqueradeRule {
+  /** The table's family: 4 (ip) or 6 (ip6). */
   family: 4 | 6;
+  /** The source network, as a prefix. */
   source: string;
+  /** The `oifname` it is limited to, if any. */
   outInterface?: string;
   /** The kernel's rule handle. */
   handle: string;
+  /** The namespace's name, when not the caller's. */
   netns?: string;
 }
 
@@ -38,13 +65,13 @@ interface Parsed {
 }
 
 function parse(opts: MasqueradeOptions): Parsed {
-  validateObject(opts, 'options');
+  checkMasquerade(opts);
   const p = parsePrefix(opts.source, 'source', { requirePrefix: true });
   const parsed: Parsed = {
     family: p.family === 4 ? C.NFPROTO_IPV4 : C.NFPROTO_IPV6,
     source: { address: networkOf(p.bytes, p.prefixLen), prefixLen: p.prefixLen },
   };
-  if (opts.outInterface !== undefined) parsed.outInterface = validateInterfaceName(opts.outInterface, 'outInterface');
+  if (opts.outInterface !== undefined) parsed.outInterface = opts.outInterface;
   return parsed;
 }
 
@@ -61,58 +88,28 @@ function describe(m: MasqueradeMatch, netns?: string): MasqueradeRule {
 
 /** Our masquerade rules in one family; none when our table does not exist yet. */
 async function ourRules(conn: Connection, family: number): Promise<MasqueradeMatch[]> {
-  try {
-    const msgs = await conn.dump((w, seq) => getRules(w, seq, family, TABLE), { operation: 'NFT_MSG_GETRULE', object: TABLE });
-    const out: MasqueradeMatch[] = [];
-    for (const m of msgs) {
-      const match = recogniseMasquerade(decodeRule(m));
-      if (match && match.chain === CHAIN) out.push(match);
-    }
-    return out;
-  } catch (e) {
-    if (e instanceof NetlinkError && e.code === 'ENOENT') return [];
-    throw e;
+  const out: MasqueradeMatch[] = [];
+  for (const rule of await rulesOfOurTable(conn, family)) {
+    const match = recogniseMasquerade(rule);
+    if (match && match.chain === CHAIN) out.push(match);
   }
-}
-
-/** An nf_tables transaction as the connection's message group: the batch is written once,
- *  then each message is copied out under the seq the connection gives it. */
-function sendBatch(conn: Connection, body: (b: BatchBuilder) => void, opts: { operation: string; object: string }) {
-  const w = new ByteWriter(1024);
-  const r = writeBatch(w, 1, body);
-  const messages = parseMessages(w.take());
-  const encoders = messages.map((m) => (out: ByteWriter, seq: number) => {
-    writeMessage(out, m.type, m.flags, seq, (x) => x.bytes(m.payload));
-  });
-  return conn.requestGroup(encoders, r.expectedAcks, opts);
+  return out;
 }
 
 const same = (m: MasqueradeMatch, p: Parsed) =>
   m.family === p.family && m.source.prefixLen === p.source.prefixLen && m.source.address.equals(p.source.address) && m.outInterface === p.outInterface;
-
-// One writer at a time per namespace and family, so "list, then add when missing" cannot race.
-const locks = new Map<string, Promise<unknown>>();
-function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = locks.get(key) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
-  const tail = next.catch(() => {});
-  locks.set(key, tail);
-  void tail.then(() => {
-    if (locks.get(key) === tail) locks.delete(key);
-  });
-  return next;
-}
-
-function lockKey(opts: NetnsOption, family: number): string {
-  const n = opts.netns;
-  return `${n === undefined ? '' : typeof n === 'string' ? `name:${n}` : `fd:${n.fd}`}/${family}`;
-}
 
 /**
  * Masquerades traffic from `source` (optionally only out of `outInterface`): table
  * `rtnetlink`, chain `postrouting` (nat, hook postrouting, priority srcnat), one rule.
  * Adding the same rule again is not an error and leaves one rule. Resolves to the rule and
  * whether it was added now.
+ *
+ * @example
+ * ```ts
+ * // nft add rule ip rtnetlink postrouting ip saddr 192.168.0.0/24 oifname "eth0" masquerade
+ * const { added } = await addMasquerade({ source: '192.168.0.0/24', outInterface: 'eth0' });
+ * ```
  */
 export async function addMasquerade(opts: MasqueradeOptions): Promise<MasqueradeRule & { added: boolean }> {
   const p = parse(opts);
@@ -140,8 +137,16 @@ export async function addMasquerade(opts: MasqueradeOptions): Promise<Masquerade
   );
 }
 
-/** The library's masquerade rules (both families) in a namespace. */
+/**
+ * The library's masquerade rules (both families) in a namespace.
+ *
+ * @example
+ * ```ts
+ * for (const rule of await listMasquerades()) console.log(rule.source, rule.outInterface ?? 'any');
+ * ```
+ */
 export async function listMasquerades(opts: NetnsOption = {}): Promise<MasqueradeRule[]> {
+  checkNetnsOption(opts);
   return withConnection(
     opts.netns,
     async (conn) => {
@@ -152,7 +157,14 @@ export async function listMasquerades(opts: NetnsOption = {}): Promise<Masquerad
   );
 }
 
-/** Removes a masquerade rule added by addMasquerade(); resolves false when there was none. */
+/**
+ * Removes a masquerade rule added by addMasquerade(); resolves false when there was none.
+ *
+ * @example
+ * ```ts
+ * const removed = await removeMasquerade({ source: '192.168.0.0/24', outInterface: 'eth0' });
+ * ```
+ */
 export async function removeMasquerade(opts: MasqueradeOptions): Promise<boolean> {
   const p = parse(opts);
   return serialised(lockKey(opts, p.family), () =>
@@ -175,16 +187,22 @@ export async function removeMasquerade(opts: MasqueradeOptions): Promise<boolean
   );
 }
 
-/** Removes the library's whole table (every masquerade rule it wrote) in both families. */
+/**
+ * Removes every masquerade rule of the library's table (its postrouting chain) in both
+ * families; the table goes too when nothing else (port forwards) is left in it.
+ *
+ * @example
+ * ```ts
+ * await removeAllMasquerades({ netns: 'router' });
+ * ```
+ */
 export async function removeAllMasquerades(opts: NetnsOption = {}): Promise<void> {
+  checkNetnsOption(opts);
   await withConnection(
     opts.netns,
     async (conn) => {
       for (const family of [C.NFPROTO_IPV4, C.NFPROTO_IPV6]) {
-        await sendBatch(conn, (b) => b.delTable(family, TABLE), { operation: 'NFT_MSG_DELTABLE', object: TABLE }).catch((e) => {
-            // No table in this family: nothing to remove.
-            if (!(e instanceof NetlinkError && e.code === 'ENOENT')) throw e;
-          });
+        await serialised(lockKey(opts, family), () => removeChains(conn, family, [CHAIN], 'NFT_MSG_DELCHAIN'));
       }
     },
     NETLINK_NETFILTER,

@@ -6,12 +6,23 @@ import { decodeAddress, encodeAddress, type AddressMessage } from '../netlink/ad
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
 import { netnsLabel, send, withConnection, type NetnsOption, type PreparedRequest } from '../target.js';
-import { validateInterfaceName, validateObject } from '../validate.js';
-import { dumpLinkMessages, linkSelector, resolveIndex, type LinkRef } from './links.js';
+import { validateInterfaceName } from '../validate.js';
+import { flag, ipFamily, linkRef, netnsShape } from '../fields.js';
+import { custom, object, oneOf, optional } from '../schema.js';
+import { checkNetnsOption, dumpLinkMessages, linkSelector, resolveIndex, type LinkRef } from './links.js';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
 
+/**
+ * Options of addAddress().
+ *
+ * @example
+ * ```ts
+ * await addAddress('brd1', '192.168.0.60/24', { broadcast: 'auto', label: 'brd1:pb' });
+ * await addAddress('veth-pb', 'fd00::56/64', { noDad: true, netns: 'pb' });
+ * ```
+ */
 export interface AddAddressOptions extends NetnsOption {
   /** 'auto' computes the broadcast from the prefix (`brd +`); or give it explicitly. IPv4 only. */
   broadcast?: 'auto' | string;
@@ -24,6 +35,22 @@ export interface AddAddressOptions extends NetnsOption {
   scope?: 'global' | 'link' | 'host';
 }
 
+const broadcastField = custom<'auto' | string>("'auto' or an IPv4 address", (v, path) => (v === 'auto' ? v : (parseAddress(v as string, path, { family: 4 }), v as string)));
+
+const addAddressOptions = object<AddAddressOptions>(
+  'addAddress options',
+  {
+    ...netnsShape,
+    broadcast: optional(broadcastField),
+    label: optional(custom('an address label', (v) => validateLabel(v))),
+    replace: optional(flag),
+    noDad: optional(flag),
+    scope: optional(oneOf(['global', 'link', 'host'])),
+  },
+  { hints: { brd: 'broadcast', dev: 'the first argument (the link)', nodad: 'noDad', ns: 'netns' } },
+);
+
+/** An address as addAddress/listAddresses describe it. */
 export interface AddressInfo {
   /** Link name and index. */
   link: string;
@@ -76,7 +103,7 @@ function addressMessage(index: number, p: ParsedPrefix, opts: AddAddressOptions)
   }
   if (opts.label !== undefined) {
     if (p.family !== 4) throw new ArgumentError('ERR_INVALID_ARG_VALUE', 'label', 'labels are IPv4 only');
-    m.label = validateLabel(opts.label);
+    m.label = opts.label;
   }
   return m;
 }
@@ -92,21 +119,25 @@ function validateLabel(label: unknown): string {
   return label;
 }
 
-function scopeOf(scope: string): number {
-  const v = SCOPES[scope];
-  if (v === undefined) throw new ArgumentError('ERR_INVALID_ARG_VALUE', 'scope', 'must be global, link or host');
-  return v;
-}
+const scopeOf = (scope: string): number => SCOPES[scope]!;
 
 /** @internal RTM_NEWADDR for a link index (validates everything). */
 export function addressRequest(index: number, cidr: string, opts: AddAddressOptions = {}, label: LinkRef = index): PreparedRequest {
-  validateObject(opts, 'options');
+  addAddressOptions.check(opts, '');
   const m = addressMessage(index, parsePrefix(cidr, 'address'), opts);
   const flags = NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL);
   return { encode: (w, seq) => encodeAddress(w, rt.RTM_NEWADDR, flags, seq, m), opts: { operation: 'RTM_NEWADDR', object: `${cidr} dev ${label}`, inline: true } };
 }
 
-/** Adds an address to a link (`ip address add CIDR [brd +] dev LINK`). */
+/**
+ * Adds an address to a link (`ip address add CIDR [brd +] dev LINK`).
+ *
+ * @example
+ * ```ts
+ * await addAddress('brd1', '192.168.0.60/24', { broadcast: 'auto' });
+ * await addAddress('veth-pb', '192.168.0.56/24', { netns: 'pb' });
+ * ```
+ */
 export async function addAddress(link: LinkRef, cidr: string, opts: AddAddressOptions = {}): Promise<void> {
   linkSelector(link);
   // Built (so validated) before any syscall; by index it is the request itself.
@@ -114,9 +145,17 @@ export async function addAddress(link: LinkRef, cidr: string, opts: AddAddressOp
   await withConnection(opts.netns, async (conn) => send(conn, typeof link === 'number' ? byIndex : addressRequest(await resolveIndex(conn, link), cidr, opts, link)));
 }
 
-/** Removes an address from a link. */
+/**
+ * Removes an address from a link.
+ *
+ * @example
+ * ```ts
+ * await deleteAddress('veth-pb', '192.168.0.56/24', { netns: 'pb' });
+ * ```
+ */
 export async function deleteAddress(link: LinkRef, cidr: string, opts: NetnsOption = {}): Promise<void> {
   linkSelector(link);
+  checkNetnsOption(opts);
   const p = parsePrefix(cidr, 'address');
   // By index the request is queued at once, as addAddress's is: calls made in one tick reach
   // the kernel in the order they were made.
@@ -127,11 +166,18 @@ export async function deleteAddress(link: LinkRef, cidr: string, opts: NetnsOpti
   });
 }
 
+/** Options of listAddresses(). */
 export interface ListAddressesOptions extends NetnsOption {
   family?: 4 | 6;
   /** Only this link's addresses. */
   link?: LinkRef;
 }
+
+const listAddressesOptions = object<ListAddressesOptions>(
+  'listAddresses options',
+  { ...netnsShape, family: optional(ipFamily), link: optional(linkRef) },
+  { hints: { dev: 'link', ns: 'netns' } },
+);
 
 export async function dumpAddressMessages(conn: Connection, family = 0): Promise<AddressMessage[]> {
   const msgs = await conn.dump(
@@ -141,11 +187,17 @@ export async function dumpAddressMessages(conn: Connection, family = 0): Promise
   return msgs.filter((m) => m.type === rt.RTM_NEWADDR).map(decodeAddress);
 }
 
-/** Addresses, with their link names (`ip address show`). Links and addresses are dumped in one batch. */
+/**
+ * Addresses, with their link names (`ip address show`). Links and addresses are dumped in one batch.
+ *
+ * @example
+ * ```ts
+ * for (const a of await listAddresses({ netns: 'pb', link: 'veth-pb', family: 4 })) console.log(a.cidr);
+ * ```
+ */
 export async function listAddresses(opts: ListAddressesOptions = {}): Promise<AddressInfo[]> {
-  if (opts.link !== undefined) linkSelector(opts.link);
-  const family = opts.family === undefined ? 0 : opts.family === 4 ? AF_INET : opts.family === 6 ? AF_INET6 : -1;
-  if (family < 0) throw new ArgumentError('ERR_INVALID_ARG_VALUE', 'family', 'must be 4 or 6');
+  listAddressesOptions.check(opts, '');
+  const family = opts.family === undefined ? 0 : opts.family === 4 ? AF_INET : AF_INET6;
   return withConnection(opts.netns, async (conn) => {
     const [links, addrs] = await Promise.all([dumpLinkMessages(conn), dumpAddressMessages(conn, family)]);
     const names = new Map(links.map((l) => [l.index, l.name ?? '']));

@@ -1,18 +1,30 @@
 // Links: create (veth with its peer straight inside its namespace, bridge, macvlan, vxlan),
 // change, enslave, move, delete, list.
 import type { Connection } from '../connection.js';
-import { ArgumentError, NetlinkError } from '../errors.js';
-import { formatMac, parseMac } from '../ip.js';
+import { ArgumentError, ArgumentRangeError, NetlinkError } from '../errors.js';
+import { formatAddress, formatMac, parseAddress, parseMac } from '../ip.js';
+import type { BridgeInfoData, MacvlanInfoData, VxlanInfoData } from '../netlink/kinds/index.js';
 import { AttrReader, readU16, readU32, readU8, type ByteWriter } from '../netlink/attributes.js';
-import { decodeLink, encodeLink, linkIndexes, type LinkMessage } from '../netlink/link.js';
+import { decodeLink, encodeLink, linkIndexes, readStats64, type LinkMessage, type Stats64 } from '../netlink/link.js';
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
 import { netnsLabel, send, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
-import { validateBoolean, validateIfIndex, validateInterfaceName, validateMtu, validateObject, validateU32 } from '../validate.js';
+import { quoteText, validateIfIndex, validateInterfaceName } from '../validate.js';
+import { abortSignal, flag, ifname, ipAddress, linkGroup, linkRef, mac, mtu, netnsRef, netnsShape, port, u32 } from '../fields.js';
+import { custom, integer, object, oneOf, optional } from '../schema.js';
 
 /** A link by name or by index. */
 export type LinkRef = string | number;
 
+/**
+ * A link as listLinks() and getLink() describe it (what `ip -d -s link show` prints).
+ *
+ * @example
+ * ```ts
+ * const veth = await getLink('veth-pb', { netns: 'pb' });
+ * if (veth.detail?.kind === 'veth') console.log(veth.name, veth.up, veth.lowerUp, veth.detail.peerIndex);
+ * ```
+ */
 export interface LinkInfo {
   index: number;
   name: string;
@@ -35,9 +47,83 @@ export interface LinkInfo {
   /** For a veth or other paired link: the peer's index, and the netnsid it lives in if not here. */
   linkIndex?: number;
   linkNetnsId?: number;
+  /** Users of promiscuous mode (a bridge port counts as one). */
+  promiscuity?: number;
+  /** The root qdisc's kind ('noqueue', 'pfifo_fast', 'noop' while down, ...). */
+  qdisc?: string;
+  /** IFLA_IFALIAS, the free-text description (`ip link set X alias TEXT`). */
+  alias?: string;
+  /** Alternative names (`ip link property add dev X altname NAME`). */
+  altNames?: string[];
+  /** 64-bit counters (IFLA_STATS64). */
+  stats?: LinkStats;
+  /** What the link's kind reports about itself, for the kinds this library creates. */
+  detail?: LinkDetail;
   /** The netns this description was read in (its name), undefined for the caller's own. */
   netns?: string;
 }
+
+/** A link's traffic counters, from IFLA_STATS64 (what `ip -s link` prints). */
+export interface LinkStats {
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  rxOverErrors: number;
+  multicast: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
+  txCarrierErrors: number;
+  collisions: number;
+}
+
+/** veth: the peer, by its index in the namespace it lives in (and that namespace's nsid here). */
+export interface VethDetail {
+  kind: 'veth';
+  peerIndex?: number;
+  peerNetnsId?: number;
+}
+
+/** bridge: its IFLA_BR_* options (times in hundredths of a second, as the kernel keeps them). */
+export interface BridgeDetail {
+  kind: 'bridge';
+  stp: boolean;
+  vlanFiltering?: boolean;
+  forwardDelay?: number;
+  helloTime?: number;
+  maxAge?: number;
+  ageingTime?: number;
+  priority?: number;
+  mcastSnooping?: boolean;
+}
+
+/** macvlan: its mode. */
+export interface MacvlanDetail {
+  kind: 'macvlan';
+  /** IFLA_MACVLAN_MODE by name; the number, as text, for a mode this library does not know. */
+  mode: 'private' | 'vepa' | 'bridge' | 'passthru' | 'source' | string;
+}
+
+/** vxlan: its IFLA_VXLAN_* options. */
+export interface VxlanDetail {
+  kind: 'vxlan';
+  id?: number;
+  /** The unicast remote VTEP (IFLA_VXLAN_GROUP holding a unicast address). */
+  remote?: string;
+  /** The multicast group (IFLA_VXLAN_GROUP holding a multicast address). */
+  group?: string;
+  local?: string;
+  port?: number;
+  ttl?: number;
+  learning?: boolean;
+  /** The underlay device's index. */
+  devIndex?: number;
+}
+
+/** Kind-specific detail, tagged by `kind`. */
+export type LinkDetail = VethDetail | BridgeDetail | MacvlanDetail | VxlanDetail;
 
 const IFF_NAMES: [number, string][] = [
   [0x1, 'UP'], [0x2, 'BROADCAST'], [0x8, 'LOOPBACK'], [0x10, 'POINTOPOINT'], [0x40, 'RUNNING'],
@@ -47,6 +133,7 @@ const IFF_NAMES: [number, string][] = [
 const OPER_STATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'];
 
 const IFF_UP = 0x1;
+const IFF_LOOPBACK = 0x8;
 const IFF_LOWER_UP = 0x10000;
 
 export function describeLink(m: LinkMessage, names?: Map<number, string>, netns?: string): LinkInfo {
@@ -71,9 +158,83 @@ export function describeLink(m: LinkMessage, names?: Map<number, string>, netns?
   if (m.txqlen !== undefined) info.txqlen = m.txqlen;
   if (m.link !== undefined && m.link !== m.index) info.linkIndex = m.link;
   if (m.linkNetnsId !== undefined) info.linkNetnsId = m.linkNetnsId;
+  if (m.promiscuity !== undefined) info.promiscuity = m.promiscuity;
+  if (m.qdisc !== undefined) info.qdisc = m.qdisc;
+  if (m.alias !== undefined) info.alias = m.alias;
+  if (m.altNames !== undefined && m.altNames.length > 0) info.altNames = m.altNames;
+  if (m.stats64 !== undefined) info.stats = linkStats(readStats64(m.stats64));
+  const detail = linkDetail(m);
+  if (detail) info.detail = detail;
   if (netns !== undefined) info.netns = netns;
   return info;
 }
+
+function linkStats(s: Stats64): LinkStats {
+  return {
+    rxBytes: s.rxBytes ?? 0,
+    rxPackets: s.rxPackets ?? 0,
+    rxErrors: s.rxErrors ?? 0,
+    rxDropped: s.rxDropped ?? 0,
+    rxOverErrors: s.rxOverErrors ?? 0,
+    multicast: s.multicast ?? 0,
+    txBytes: s.txBytes ?? 0,
+    txPackets: s.txPackets ?? 0,
+    txErrors: s.txErrors ?? 0,
+    txDropped: s.txDropped ?? 0,
+    txCarrierErrors: s.txCarrierErrors ?? 0,
+    collisions: s.collisions ?? 0,
+  };
+}
+
+const MACVLAN_MODE_NAMES: Record<number, MacvlanDetail['mode']> = { 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source' };
+
+function linkDetail(m: LinkMessage): LinkDetail | undefined {
+  const kind = m.linkInfo?.kind;
+  const data = m.linkInfo?.data;
+  if (kind === 'veth') {
+    const d: VethDetail = { kind };
+    // A peer in another namespace may have the same index as this end.
+    if (m.link !== undefined && (m.link !== m.index || m.linkNetnsId !== undefined)) d.peerIndex = m.link;
+    if (m.linkNetnsId !== undefined) d.peerNetnsId = m.linkNetnsId;
+    return d;
+  }
+  if (data === undefined || Buffer.isBuffer(data)) return undefined;
+  if (kind === 'bridge') {
+    const b = data as BridgeInfoData;
+    const d: BridgeDetail = { kind, stp: (b.stpState ?? 0) !== 0 };
+    if (b.vlanFiltering !== undefined) d.vlanFiltering = b.vlanFiltering;
+    if (b.forwardDelay !== undefined) d.forwardDelay = b.forwardDelay;
+    if (b.helloTime !== undefined) d.helloTime = b.helloTime;
+    if (b.maxAge !== undefined) d.maxAge = b.maxAge;
+    if (b.ageingTime !== undefined) d.ageingTime = b.ageingTime;
+    if (b.priority !== undefined) d.priority = b.priority;
+    if (b.mcastSnooping !== undefined) d.mcastSnooping = b.mcastSnooping;
+    return d;
+  }
+  if (kind === 'macvlan') {
+    const mode = (data as MacvlanInfoData).mode ?? 0;
+    return { kind, mode: MACVLAN_MODE_NAMES[mode] ?? String(mode) };
+  }
+  if (kind === 'vxlan') {
+    const x = data as VxlanInfoData;
+    const d: VxlanDetail = { kind };
+    if (x.id !== undefined) d.id = x.id;
+    if (x.group) {
+      const addr = formatAddress(x.group);
+      if (isMulticast(x.group)) d.group = addr;
+      else d.remote = addr;
+    }
+    if (x.local) d.local = formatAddress(x.local);
+    if (x.port !== undefined) d.port = x.port;
+    if (x.ttl !== undefined) d.ttl = x.ttl;
+    if (x.learning !== undefined) d.learning = x.learning;
+    if (x.link !== undefined) d.devIndex = x.link;
+    return d;
+  }
+  return undefined;
+}
+
+const isMulticast = (b: Buffer): boolean => (b.length === 4 ? (b[0]! & 0xf0) === 0xe0 : b[0] === 0xff);
 
 /** The ifinfomsg fields that address a link: index, or index 0 and the name (the kernel
  *  resolves IFLA_IFNAME itself, so no lookup round trip is needed). */
@@ -112,6 +273,7 @@ async function getLinkMessage(conn: Connection, link: LinkRef): Promise<LinkMess
 
 // ---- creation ----------------------------------------------------------------------------
 
+/** Options every link creation takes. */
 export interface CommonLinkOptions extends NetnsOption {
   mtu?: number;
   /** MAC address 'aa:bb:cc:dd:ee:ff'. */
@@ -125,7 +287,22 @@ export interface CommonLinkOptions extends NetnsOption {
   signal?: AbortSignal;
 }
 
+const commonShape = {
+  ...netnsShape,
+  mtu: optional(mtu),
+  address: optional(mac),
+  up: optional(flag),
+  group: optional(linkGroup),
+  master: optional(linkRef),
+  signal: optional(abortSignal),
+};
+
+/** Keys people reach for by another name (iproute2's words, or another library's). */
+const linkHints = { bridge: 'master', ns: 'netns', namespace: 'netns', mac: 'address', state: 'up', peerName: "peer: { name }" };
+
+/** The other end of a veth pair. */
 export interface VethPeerOptions {
+  /** The peer's name (in its own namespace). */
   name: string;
   /** Create the peer directly inside this namespace (no move, no RCU wait). */
   netns?: NetnsRef;
@@ -134,29 +311,52 @@ export interface VethPeerOptions {
   group?: number;
 }
 
+/**
+ * Options of createVethPair(): `name` is the end in `netns` (default: the caller's
+ *  namespace), `peer.name` the other end, in `peer.netns`.
+ *
+ * @example
+ * ```ts
+ * const opts: CreateVethOptions = { name: 'bread-pb-veth', up: true, master: 'brd1', peer: { name: 'veth-pb', netns: 'pb', mtu: 1400 } };
+ * await createVethPair(opts);
+ * ```
+ */
 export interface CreateVethOptions extends CommonLinkOptions {
+  /** This end's name, in `netns`. */
   name: string;
+  /** The other end. */
   peer: VethPeerOptions;
 }
 
+const vethPeerOptions = object<VethPeerOptions>(
+  'the veth peer',
+  { name: ifname, netns: optional(netnsRef), mtu: optional(mtu), address: optional(mac), group: optional(linkGroup) },
+  { hints: { ns: 'netns', namespace: 'netns', mac: 'address' } },
+);
+const createVethOptions = object<CreateVethOptions>('createVethPair options', { ...commonShape, name: ifname, peer: vethPeerOptions }, { hints: linkHints });
+
+/** A link that was created. */
 export interface CreatedLink {
   name: string;
-  /** Index of the created link in its namespace (from the kernel's echo). */
-  index?: number;
+  /** Index of the created link in its namespace. */
+  index: number;
+  /** The namespace it was created in (its name), when not the caller's. */
   netns?: string;
 }
 
+/** What createVethPair() created: this end, and `peer`. */
 export interface CreatedVeth extends CreatedLink {
   /** The peer; its index is valid inside its own namespace. */
   peer: { name: string; index?: number; netns?: string };
 }
 
+/** The attributes of CommonLinkOptions (already checked by their schema). */
 function commonAttributes(opts: CommonLinkOptions): Partial<LinkMessage> {
   const m: Partial<LinkMessage> = {};
-  if (opts.mtu !== undefined) m.mtu = validateMtu(opts.mtu);
+  if (opts.mtu !== undefined) m.mtu = opts.mtu;
   if (opts.address !== undefined) m.address = parseMac(opts.address, 'address');
-  if (opts.group !== undefined) m.group = validateU32(opts.group, 'group', 'ERR_INVALID_LINK_GROUP');
-  if (opts.up !== undefined && validateBoolean(opts.up, 'up')) {
+  if (opts.group !== undefined) m.group = opts.group;
+  if (opts.up) {
     m.flags = IFF_UP;
     m.change = IFF_UP;
   }
@@ -166,48 +366,47 @@ function commonAttributes(opts: CommonLinkOptions): Partial<LinkMessage> {
 /** A veth pair's create message from createVethPair's options, validated; `peer` is its
  *  VETH_INFO_PEER part (where IFLA_NET_NS_FD goes). The master is left to the caller. */
 export function vethMessage(opts: CreateVethOptions): { m: Partial<LinkMessage>; peer: Partial<LinkMessage> } {
-  validateObject(opts, 'options');
-  const name = validateInterfaceName(opts.name, 'name');
-  validateObject(opts.peer, 'peer');
-  const peerName = validateInterfaceName(opts.peer.name, 'peer.name');
-  const peer: Partial<LinkMessage> = { family: 0, index: 0, flags: 0, change: 0, name: peerName };
-  if (opts.peer.mtu !== undefined) peer.mtu = validateMtu(opts.peer.mtu, 'peer.mtu');
+  createVethOptions.check(opts, '');
+  const peer: Partial<LinkMessage> = { family: 0, index: 0, flags: 0, change: 0, name: opts.peer.name };
+  if (opts.peer.mtu !== undefined) peer.mtu = opts.peer.mtu;
   if (opts.peer.address !== undefined) peer.address = parseMac(opts.peer.address, 'peer.address');
-  if (opts.peer.group !== undefined) peer.group = validateU32(opts.peer.group, 'peer.group', 'ERR_INVALID_LINK_GROUP');
-  return { m: { name, ...commonAttributes(opts), linkInfo: { kind: 'veth', data: { peer } } }, peer };
+  if (opts.peer.group !== undefined) peer.group = opts.peer.group;
+  return { m: { name: opts.name, ...commonAttributes(opts), linkInfo: { kind: 'veth', data: { peer } } }, peer };
 }
 
 /** The request that creates a link from `m`, with the kernel's echo of it (its index). */
-export function createLinkRequest(m: Partial<LinkMessage>): PreparedRequest {
+export function createLinkRequest(m: Partial<LinkMessage>, object = m.name): PreparedRequest {
   const full = { family: 0, index: 0, flags: 0, change: 0, ...m };
-  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, seq, full), opts: { operation: 'RTM_NEWLINK', object: m.name } };
+  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, seq, full), opts: { operation: 'RTM_NEWLINK', object } };
 }
 
-async function createWith(
-  conn: Connection,
-  m: Partial<LinkMessage>,
-  opts: CommonLinkOptions,
-): Promise<CreatedLink & { peerIndex?: number }> {
+/** Creates the link `m`; its index comes from the kernel's echo (one lookup for kinds that
+ *  are set up before the echo could be sent, such as vxlan). `peerIndex`: a veth's other end. */
+async function createWith(conn: Connection, m: Partial<LinkMessage>, opts: CommonLinkOptions): Promise<{ link: CreatedLink; peerIndex?: number }> {
   const name = m.name!;
-  if (opts.master !== undefined) m.master = await resolveIndex(conn, opts.master, 'master');
+  if (opts.master !== undefined) m.master = await resolveBridge(conn, opts.master, 'master');
   const reply = await send(conn, createLinkRequest(m));
   const echoed = reply.messages.find((x) => x.type === rt.RTM_NEWLINK);
-  const out: CreatedLink & { peerIndex?: number } = { name };
-  if (echoed) {
-    const l = linkIndexes(echoed);
-    out.index = l.index;
-    // A veth's echo names its peer (IFLA_LINK, an index in the peer's namespace).
-    if (l.link !== undefined && l.link !== l.index) out.peerIndex = l.link;
-  }
+  const l = echoed ? linkIndexes(echoed) : { index: (await getLinkMessage(conn, name)).index, link: undefined };
+  const link: CreatedLink = { name, index: l.index };
   const label = netnsLabel(opts.netns);
-  if (label !== undefined) out.netns = label;
-  return out;
+  if (label !== undefined) link.netns = label;
+  // A veth's echo names its peer (IFLA_LINK, an index in the peer's namespace).
+  return m.linkInfo?.kind === 'veth' && l.link !== undefined && l.link !== l.index ? { link, peerIndex: l.link } : { link };
 }
 
 /**
  * Creates a veth pair. The peer is created directly inside `peer.netns` by the same request
  * (IFLA_NET_NS_FD in the peer's info): nothing is moved, nothing waits for an RCU grace period.
  * If either name is taken the kernel creates neither end.
+ *
+ * @example
+ * ```ts
+ * const pb = await openNamespace('pb');
+ * // ip link add bread-pb-veth type veth peer name veth-pb netns pb; ip link set bread-pb-veth master brd1 up
+ * const veth = await createVethPair({ name: 'bread-pb-veth', up: true, master: 'brd1', peer: { name: 'veth-pb', netns: pb } });
+ * console.log(veth.index, veth.peer.index); // the peer's index is in pb
+ * ```
  */
 export async function createVethPair(opts: CreateVethOptions): Promise<CreatedVeth> {
   const { m, peer } = vethMessage(opts);
@@ -221,7 +420,7 @@ export async function createVethPair(opts: CreateVethOptions): Promise<CreatedVe
           return create(conn);
         }),
   );
-  const { peerIndex, ...link } = created;
+  const { link, peerIndex } = created;
   const out: CreatedVeth = { ...link, peer: { name: peerName } };
   if (peerIndex !== undefined) out.peer.index = peerIndex;
   const peerLabel = netnsLabel(opts.peer.netns);
@@ -229,38 +428,71 @@ export async function createVethPair(opts: CreateVethOptions): Promise<CreatedVe
   return out;
 }
 
+/** Options of createBridge(). */
 export interface CreateBridgeOptions extends CommonLinkOptions {
-  /** Spanning tree on (1) or off (0, the default). */
+  /** Spanning tree on (true) or off (false, the default). */
   stp?: boolean;
   vlanFiltering?: boolean;
   /** Forward delay in hundredths of a second (kernel default 1500). */
   forwardDelay?: number;
 }
 
+const createBridgeOptions = object<CreateBridgeOptions>(
+  'createBridge options',
+  { ...commonShape, stp: optional(flag), vlanFiltering: optional(flag), forwardDelay: optional(u32) },
+  { hints: { ...linkHints, vlan_filtering: 'vlanFiltering', stp_state: 'stp', forward_delay: 'forwardDelay' } },
+);
+
+/**
+ * Creates a bridge (`ip link add NAME type bridge`), with its IFLA_BR_* options.
+ *
+ * @example
+ * ```ts
+ * await createBridge('brd1', { up: true });
+ * await createBridge('brd2', { vlanFiltering: true, stp: false, netns: 'pb' });
+ * ```
+ */
 export async function createBridge(name: string, opts: CreateBridgeOptions = {}): Promise<CreatedLink> {
   validateInterfaceName(name, 'name');
-  validateObject(opts, 'options');
+  createBridgeOptions.check(opts, '');
   const data: Record<string, number> = {};
-  if (opts.stp !== undefined) data.stpState = validateBoolean(opts.stp, 'stp') ? 1 : 0;
-  if (opts.vlanFiltering !== undefined) data.vlanFiltering = validateBoolean(opts.vlanFiltering, 'vlanFiltering') ? 1 : 0;
-  if (opts.forwardDelay !== undefined) data.forwardDelay = validateU32(opts.forwardDelay, 'forwardDelay', 'ERR_INVALID_ARG_VALUE');
+  if (opts.stp !== undefined) data.stpState = opts.stp ? 1 : 0;
+  if (opts.vlanFiltering !== undefined) data.vlanFiltering = opts.vlanFiltering ? 1 : 0;
+  if (opts.forwardDelay !== undefined) data.forwardDelay = opts.forwardDelay;
   const m: Partial<LinkMessage> = { name, ...commonAttributes(opts), linkInfo: { kind: 'bridge', data } };
-  return withConnection(opts.netns, (conn) => createWith(conn, m, opts));
+  return withConnection(opts.netns, async (conn) => (await createWith(conn, m, opts)).link);
 }
 
+/** Options of createMacvlan(). */
 export interface CreateMacvlanOptions extends CommonLinkOptions {
   /** The lower device. */
   parent: LinkRef;
+  /** How macvlans on the same parent reach each other (default 'bridge': directly). */
   mode?: 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
 }
 
 const MACVLAN_MODES = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;
 
+const createMacvlanOptions = object<CreateMacvlanOptions>(
+  'createMacvlan options',
+  { ...commonShape, parent: linkRef, mode: optional(oneOf(['private', 'vepa', 'bridge', 'passthru', 'source'])) },
+  { hints: { ...linkHints, link: 'parent', dev: 'parent', lower: 'parent' } },
+);
+
+/**
+ * Creates a macvlan on `parent` (`ip link add NAME link PARENT type macvlan mode MODE`).
+ *
+ * @example
+ * ```ts
+ * // a second MAC on the host's eth0, handed to pb
+ * await createMacvlan('mv-pb', { parent: 'eth0', mode: 'bridge' });
+ * await moveLink('mv-pb', 'pb', { name: 'eth0' });
+ * ```
+ */
 export async function createMacvlan(name: string, opts: CreateMacvlanOptions): Promise<CreatedLink> {
   validateInterfaceName(name, 'name');
-  validateObject(opts, 'options');
+  createMacvlanOptions.check(opts, '');
   const mode = opts.mode ?? 'bridge';
-  if (!(mode in MACVLAN_MODES)) throw new ArgumentError('ERR_INVALID_ARG_VALUE', 'mode', `must be one of ${Object.keys(MACVLAN_MODES).join(', ')}`);
   return withConnection(opts.netns, async (conn) => {
     const m: Partial<LinkMessage> = {
       name,
@@ -268,10 +500,11 @@ export async function createMacvlan(name: string, opts: CreateMacvlanOptions): P
       link: await resolveIndex(conn, opts.parent, 'parent'),
       linkInfo: { kind: 'macvlan', data: { mode: MACVLAN_MODES[mode] } },
     };
-    return createWith(conn, m, opts);
+    return (await createWith(conn, m, opts)).link;
   });
 }
 
+/** Options of createVxlan(). */
 export interface CreateVxlanOptions extends CommonLinkOptions {
   /** VXLAN network identifier (0..2^24-1). */
   id: number;
@@ -279,27 +512,76 @@ export interface CreateVxlanOptions extends CommonLinkOptions {
   port?: number;
   /** Underlying device. */
   dev?: LinkRef;
+  /** Learn remote MACs from received packets (the kernel's default: on). */
   learning?: boolean;
+  /** The one remote VTEP (unicast); without it, remotes come from FDB entries (appendFdb). */
+  remote?: string;
+  /** A multicast group for flooding, instead of a remote (`group` in ip; `group` here is the
+   *  link group every creation takes). Needs `dev`. */
+  multicastGroup?: string;
+  /** The source address of the encapsulated packets. */
+  local?: string;
+  /** TTL of the encapsulated packets (default: the kernel's, 0 = inherit the route's). */
+  ttl?: number;
 }
 
+export function checkVxlan(o: CreateVxlanOptions, path: string): void {
+  const at = (k: string) => (path === '' ? k : `${path}.${k}`);
+  if (o.remote !== undefined && o.multicastGroup !== undefined) throw new ArgumentError('ERR_INVALID_ARG_VALUE', at('multicastGroup'), 'a vxlan has a remote or a multicast group, not both');
+  const fam = (k: 'remote' | 'multicastGroup' | 'local') => (o[k] === undefined ? undefined : parseAddress(o[k]!, at(k)));
+  const remote = fam('remote');
+  const group = fam('multicastGroup');
+  const local = fam('local');
+  if (remote && isMulticast(remote.bytes)) throw new ArgumentError('ERR_INVALID_ADDRESS', at('remote'), `${o.remote} is a multicast address: give it as multicastGroup`);
+  if (group && !isMulticast(group.bytes)) throw new ArgumentError('ERR_INVALID_ADDRESS', at('multicastGroup'), `${o.multicastGroup} is not a multicast address: give it as remote`);
+  const peer = remote ?? group;
+  if (peer && local && peer.family !== local.family) throw new ArgumentError('ERR_INVALID_ADDRESS', at('local'), `local ${o.local} is IPv${local.family}, the remote is IPv${peer.family}`);
+}
+
+const createVxlanOptions = object<CreateVxlanOptions>(
+  'createVxlan options',
+  {
+    ...commonShape,
+    id: integer(0, 2 ** 24 - 1),
+    port: optional(port),
+    dev: optional(linkRef),
+    learning: optional(flag),
+    remote: optional(ipAddress),
+    multicastGroup: optional(ipAddress),
+    local: optional(ipAddress),
+    ttl: optional(integer(0, 255)),
+  },
+  { hints: { ...linkHints, vni: 'id', dstport: 'port', dstPort: 'port', dst: 'remote', src: 'local' }, refine: checkVxlan },
+);
+
+/**
+ * Creates a VXLAN tunnel device (`ip link add NAME type vxlan id ID dstport PORT ...`).
+ *
+ * @example
+ * ```ts
+ * await createVxlan('vx42', { id: 42, dev: 'eth0', local: '10.0.0.1', remote: '10.0.0.2', up: true });
+ * await createVxlan('vx43', { id: 43, dev: 'eth0', learning: false }); // remotes from appendFdb()
+ * ```
+ */
 export async function createVxlan(name: string, opts: CreateVxlanOptions): Promise<CreatedLink> {
   validateInterfaceName(name, 'name');
-  validateObject(opts, 'options');
-  const id = validateU32(opts.id, 'id', 'ERR_INVALID_ARG_VALUE');
-  if (id >= 1 << 24) throw new ArgumentError('ERR_INVALID_ARG_VALUE', 'id', 'must be below 2^24');
-  const port = opts.port ?? 4789;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ArgumentError('ERR_INVALID_ARG_VALUE', 'port', 'must be 1..65535');
+  createVxlanOptions.check(opts, '');
   return withConnection(opts.netns, async (conn) => {
-    const data: Record<string, unknown> = { id, port };
+    const data: Record<string, unknown> = { id: opts.id, port: opts.port ?? 4789 };
     if (opts.dev !== undefined) data.link = await resolveIndex(conn, opts.dev, 'dev');
-    if (opts.learning !== undefined) data.learning = validateBoolean(opts.learning, 'learning') ? 1 : 0;
+    if (opts.learning !== undefined) data.learning = opts.learning;
+    const peer = opts.remote ?? opts.multicastGroup;
+    if (peer !== undefined) data.group = parseAddress(peer, opts.remote !== undefined ? 'remote' : 'multicastGroup').bytes;
+    if (opts.local !== undefined) data.local = parseAddress(opts.local, 'local').bytes;
+    if (opts.ttl !== undefined) data.ttl = opts.ttl;
     const m: Partial<LinkMessage> = { name, ...commonAttributes(opts), linkInfo: { kind: 'vxlan', data } };
-    return createWith(conn, m, opts);
+    return (await createWith(conn, m, opts)).link;
   });
 }
 
 // ---- changes -----------------------------------------------------------------------------
 
+/** What setLink() changes. */
 export interface SetLinkOptions {
   mtu?: number;
   /** MAC address. */
@@ -308,22 +590,74 @@ export interface SetLinkOptions {
   name?: string;
   up?: boolean;
   group?: number;
+  /** Transmit queue length (`txqueuelen`). */
+  txqlen?: number;
+  /** Promiscuous mode on or off (IFF_PROMISC). */
+  promisc?: boolean;
+  /** The free-text description (`alias`); '' removes it. */
+  alias?: string;
+  /** ARP on (true) or off (false: IFF_NOARP). */
+  arp?: boolean;
 }
 
-/** Changes a link's MTU, MAC, name, up state or group in one request. */
+const aliasText = custom<string>('an alias of up to 127 bytes', (v, path) => {
+  if (typeof v !== 'string') throw new ArgumentError('ERR_INVALID_ARG_TYPE', path, 'must be a string');
+  // IFALIASZ is 256 with the NUL, and the kernel refuses one of 128 bytes or more (IFALIASZ - 1 ... nla policy 128).
+  if (Buffer.byteLength(v) >= 128 || v.includes('\0')) throw new ArgumentRangeError('ERR_INVALID_ARG_VALUE', path, 'must be under 128 bytes, without NUL');
+  return v;
+});
+
+const setLinkChanges = object<SetLinkOptions>(
+  'setLink changes',
+  {
+    mtu: optional(mtu),
+    address: optional(mac),
+    name: optional(ifname),
+    up: optional(flag),
+    group: optional(linkGroup),
+    txqlen: optional(u32),
+    promisc: optional(flag),
+    alias: optional(aliasText),
+    arp: optional(flag),
+  },
+  { hints: { ...linkHints, master: 'setMaster()', netns: 'the third argument, { netns }', txqueuelen: 'txqlen', qlen: 'txqlen', promiscuous: 'promisc', noarp: 'arp', description: 'alias' } },
+);
+
+/** Options of operations that only need to know where: `{ netns }`. */
+const netnsOptions = object<NetnsOption>('this operation', netnsShape, { hints: { ns: 'netns', namespace: 'netns' } });
+
+/** Checks an operation's `{ netns }` options object. */
+export const checkNetnsOption = (opts: NetnsOption): NetnsOption => netnsOptions.check(opts, '');
+
+/**
+ * Changes a link's MTU, MAC, name, up state or group in one request (`ip link set LINK ...`).
+ *
+ * @example
+ * ```ts
+ * await setLink('veth-pb', { mtu: 1400, up: true }, { netns: 'pb' });
+ * await setLink('brd1', { alias: 'the pb and jelly bridge' });
+ * ```
+ */
 export async function setLink(link: LinkRef, changes: SetLinkOptions, opts: NetnsOption = {}): Promise<void> {
-  validateObject(changes, 'changes');
+  setLinkChanges.check(changes, 'changes');
+  checkNetnsOption(opts);
   const sel = linkSelector(link);
   const m: Partial<LinkMessage> = { family: 0, flags: 0, change: 0, ...sel };
-  if (changes.mtu !== undefined) m.mtu = validateMtu(changes.mtu);
-  if (changes.address !== undefined) m.address = parseMac(changes.address, 'address');
-  if (changes.group !== undefined) m.group = validateU32(changes.group, 'group', 'ERR_INVALID_LINK_GROUP');
-  if (changes.up !== undefined) {
-    m.flags = validateBoolean(changes.up, 'up') ? IFF_UP : 0;
-    m.change = IFF_UP;
-  }
+  if (changes.mtu !== undefined) m.mtu = changes.mtu;
+  if (changes.address !== undefined) m.address = parseMac(changes.address, 'changes.address');
+  if (changes.group !== undefined) m.group = changes.group;
+  if (changes.txqlen !== undefined) m.txqlen = changes.txqlen;
+  if (changes.alias !== undefined) m.alias = changes.alias;
+  const flagChange = (bit: number, on: boolean | undefined) => {
+    if (on === undefined) return;
+    m.flags = on ? m.flags! | bit : m.flags! & ~bit;
+    m.change = m.change! | bit;
+  };
+  flagChange(IFF_UP, changes.up);
+  flagChange(rt.IFF_PROMISC, changes.promisc);
+  flagChange(rt.IFF_NOARP, changes.arp === undefined ? undefined : !changes.arp);
   if (changes.name !== undefined) {
-    const newName = validateInterfaceName(changes.name, 'changes.name');
+    const newName = changes.name;
     // Renaming by name would be ambiguous: address the link by index and name it anew.
     if (sel.name !== undefined) {
       await withConnection(opts.netns, async (conn) => {
@@ -338,44 +672,106 @@ export async function setLink(link: LinkRef, changes: SetLinkOptions, opts: Netn
   await withConnection(opts.netns, (conn) => request(conn, rt.RTM_NEWLINK, 0, m, linkLabel(link)));
 }
 
-/** @internal IFF_UP on or off for a link index. */
-export function linkUpRequest(index: number, up = true): PreparedRequest {
+/** @internal IFF_UP on or off for a link index; `object` names it in errors. With `group`,
+ *  the same request sets the link group. */
+export function linkUpRequest(index: number, up = true, object = `#${index}`, group?: number): PreparedRequest {
   const m: Partial<LinkMessage> = { family: 0, index: validateIfIndex(index), flags: up ? IFF_UP : 0, change: IFF_UP };
-  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, 0, seq, m), opts: { operation: 'RTM_NEWLINK', object: `#${index}`, inline: true } };
+  if (group !== undefined) m.group = group;
+  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, 0, seq, m), opts: { operation: 'RTM_NEWLINK', object, inline: true } };
 }
 
+/**
+ * `ip link set LINK up`.
+ *
+ * @example
+ * ```ts
+ * await setLinkUp('veth-pb', { netns: 'pb' });
+ * ```
+ */
 export const setLinkUp = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => setLink(link, { up: true }, opts);
+/**
+ * `ip link set LINK down`.
+ *
+ * @example
+ * ```ts
+ * await setLinkDown('bread-pb-veth');
+ * ```
+ */
 export const setLinkDown = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => setLink(link, { up: false }, opts);
 
-/** Enslaves `link` to `bridge` (`ip link set LINK master BRIDGE`). */
+/** The index of `bridge`, after checking that it is one: the kernel would first detach a link
+ *  from its current bridge and only then refuse a master that cannot take ports. */
+export async function resolveBridge(conn: Connection, bridge: LinkRef, field = 'bridge'): Promise<number> {
+  const m = await getLinkMessage(conn, bridge);
+  if (m.linkInfo?.kind !== 'bridge') {
+    const what = m.linkInfo?.kind ? `a ${m.linkInfo.kind} link` : m.flags & IFF_LOOPBACK ? 'the loopback device' : 'not a bridge';
+    throw new ArgumentError('ERR_NOT_A_BRIDGE', field, `${quoteText(m.name ?? linkLabel(bridge))} is not a bridge (it is ${what})`);
+  }
+  return m.index;
+}
+
+/**
+ * Enslaves `link` to `bridge` (`ip link set LINK master BRIDGE`). Refuses a `bridge` that is
+ *  not one (ERR_NOT_A_BRIDGE) before anything changes.
+ *
+ * @example
+ * ```ts
+ * await setMaster('bread-pb-veth', 'brd1');
+ * ```
+ */
 export async function setMaster(link: LinkRef, bridge: LinkRef, opts: NetnsOption = {}): Promise<void> {
   const sel = linkSelector(link);
-  if (typeof bridge !== 'number') validateInterfaceName(bridge, 'bridge');
+  linkRef.check(bridge, 'bridge');
+  checkNetnsOption(opts);
   await withConnection(opts.netns, async (conn) => {
-    const master = await resolveIndex(conn, bridge, 'bridge');
+    const master = await resolveBridge(conn, bridge);
     await request(conn, rt.RTM_NEWLINK, 0, { family: 0, flags: 0, change: 0, ...sel, master }, linkLabel(link));
   });
 }
 
-/** Releases `link` from its bridge (`ip link set LINK nomaster`). */
+/**
+ * Releases `link` from its bridge (`ip link set LINK nomaster`).
+ *
+ * @example
+ * ```ts
+ * await setNoMaster('bread-pb-veth');
+ * ```
+ */
 export async function setNoMaster(link: LinkRef, opts: NetnsOption = {}): Promise<void> {
   const sel = linkSelector(link);
+  checkNetnsOption(opts);
   await withConnection(opts.netns, (conn) =>
     request(conn, rt.RTM_NEWLINK, 0, { family: 0, flags: 0, change: 0, ...sel, master: 0 }, linkLabel(link)),
   );
 }
 
+/** Options of moveLink(). */
+export interface MoveLinkOptions extends NetnsOption {
+  /** A new name for the link in its new namespace. */
+  name?: string;
+}
+
+const moveLinkOptions = object<MoveLinkOptions>('moveLink options', { ...netnsShape, name: optional(ifname) });
+
 /**
  * Moves a link into another namespace (`ip link set LINK netns NS`). This waits for an RCU
  * grace period in the kernel (~20 ms): prefer creating links where they belong.
+ *
+ * @example
+ * ```ts
+ * await createVethPair({ name: 'bread-j-veth', peer: { name: 'tmp-jelly' } });
+ * await moveLink('tmp-jelly', 'jelly', { name: 'veth-jelly' }); // arrives in jelly renamed
+ * ```
  */
-export async function moveLink(link: LinkRef, to: NetnsRef, opts: NetnsOption & { name?: string } = {}): Promise<void> {
+export async function moveLink(link: LinkRef, to: NetnsRef, opts: MoveLinkOptions = {}): Promise<void> {
   const sel = linkSelector(link);
+  netnsRef.check(to, 'to');
+  moveLinkOptions.check(opts, '');
   const m: Partial<LinkMessage> = { family: 0, flags: 0, change: 0, ...sel };
   await withConnection(opts.netns, async (conn) => {
     if (opts.name !== undefined) {
       m.index = await resolveIndex(conn, link);
-      m.name = validateInterfaceName(opts.name, 'name');
+      m.name = opts.name;
     }
     await withNamespaceFd(to, async (fd) => {
       m.netnsFd = fd;
@@ -384,15 +780,32 @@ export async function moveLink(link: LinkRef, to: NetnsRef, opts: NetnsOption & 
   });
 }
 
-/** Deletes a link (for a veth, both ends go). */
+/**
+ * Deletes a link (for a veth, both ends go).
+ *
+ * @example
+ * ```ts
+ * await deleteLink('bread-pb-veth'); // veth-pb in pb goes with it
+ * ```
+ */
 export async function deleteLink(link: LinkRef, opts: NetnsOption = {}): Promise<void> {
   const sel = linkSelector(link);
+  checkNetnsOption(opts);
   await withConnection(opts.netns, (conn) => request(conn, rt.RTM_DELLINK, 0, { family: 0, flags: 0, change: 0, ...sel }, linkLabel(link)));
 }
 
-/** Deletes every link of a group with one request (what bulk teardown uses). */
+/**
+ * Deletes every link of a group with one request (what bulk teardown uses).
+ *
+ * @example
+ * ```ts
+ * const group = topologyGroup(spec);
+ * await deleteLinkGroup(group); // every host link the topology made
+ * ```
+ */
 export async function deleteLinkGroup(group: number, opts: NetnsOption = {}): Promise<void> {
-  const g = validateU32(group, 'group', 'ERR_INVALID_LINK_GROUP');
+  const g = linkGroup.check(group, 'group');
+  checkNetnsOption(opts);
   if (g === 0) throw new ArgumentError('ERR_INVALID_LINK_GROUP', 'group', 'group 0 is every ordinary link; refusing to delete it');
   await withConnection(opts.netns, (conn) => request(conn, rt.RTM_DELLINK, 0, { family: 0, index: 0, flags: 0, change: 0, group: g }, `group ${g}`));
 }
@@ -406,7 +819,16 @@ export async function dumpLinkMessages(conn: Connection): Promise<LinkMessage[]>
   return msgs.filter((m) => m.type === rt.RTM_NEWLINK).map(decodeLink);
 }
 
+/**
+ * Every link (`ip link show`).
+ *
+ * @example
+ * ```ts
+ * for (const link of await listLinks({ netns: 'pb' })) console.log(link.index, link.name, link.operState);
+ * ```
+ */
 export async function listLinks(opts: NetnsOption = {}): Promise<LinkInfo[]> {
+  checkNetnsOption(opts);
   return withConnection(opts.netns, async (conn) => {
     const links = await dumpLinkMessages(conn);
     const names = new Map(links.map((l) => [l.index, l.name ?? '']));
@@ -414,9 +836,17 @@ export async function listLinks(opts: NetnsOption = {}): Promise<LinkInfo[]> {
   });
 }
 
-/** One link by name or index; ENODEV when there is none. */
+/**
+ * One link by name or index; ENODEV when there is none.
+ *
+ * @example
+ * ```ts
+ * const { mtu, master, up } = await getLink('bread-pb-veth');
+ * ```
+ */
 export async function getLink(link: LinkRef, opts: NetnsOption = {}): Promise<LinkInfo> {
   linkSelector(link);
+  checkNetnsOption(opts);
   return withConnection(opts.netns, async (conn) => {
     const m = await getLinkMessage(conn, link);
     const names = new Map<number, string>();
@@ -428,6 +858,7 @@ export async function getLink(link: LinkRef, opts: NetnsOption = {}): Promise<Li
   });
 }
 
+/** A bridge port, as listBridgePorts() describes it (what `bridge -d link show` prints). */
 export interface BridgePort {
   index: number;
   name: string;
@@ -438,13 +869,33 @@ export interface BridgePort {
   master: string;
   priority?: number;
   cost?: number;
+  /** Frames may go back out of the port they came in on (`hairpin`, IFLA_BRPORT_MODE). */
+  hairpin?: boolean;
+  /** Isolated ports forward only to non-isolated ones. */
+  isolated?: boolean;
+  /** Source MACs are learnt into the FDB. */
+  learning?: boolean;
+  /** Unknown unicast is flooded to this port (`flood`). */
+  flood?: boolean;
+  mcastFlood?: boolean;
+  bcastFlood?: boolean;
+  neighSuppress?: boolean;
+  proxyArp?: boolean;
 }
 
 const PORT_STATES = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'];
 
-/** The ports of a bridge (what `bridge link show BRIDGE` shows). */
+/**
+ * The ports of a bridge (what `bridge link show BRIDGE` shows).
+ *
+ * @example
+ * ```ts
+ * for (const port of await listBridgePorts('brd1')) console.log(port.name, port.state);
+ * ```
+ */
 export async function listBridgePorts(bridge: LinkRef, opts: NetnsOption = {}): Promise<BridgePort[]> {
-  if (typeof bridge !== 'number') validateInterfaceName(bridge, 'bridge');
+  linkRef.check(bridge, 'bridge');
+  checkNetnsOption(opts);
   return withConnection(opts.netns, async (conn) => {
     const links = await dumpLinkMessages(conn);
     const br = links.find((l) => (typeof bridge === 'number' ? l.index === bridge : l.name === bridge));
@@ -461,22 +912,59 @@ export async function listBridgePorts(bridge: LinkRef, opts: NetnsOption = {}): 
           master: br.name ?? '',
         };
         if (l.mtu !== undefined) out.mtu = l.mtu;
-        if (port.priority !== undefined) out.priority = port.priority;
-        if (port.cost !== undefined) out.cost = port.cost;
+        for (const k of ['priority', 'cost', 'hairpin', 'isolated', 'learning', 'flood', 'mcastFlood', 'bcastFlood', 'neighSuppress', 'proxyArp'] as const) {
+          if (port[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = port[k];
+        }
         return out;
       });
   });
 }
 
-// IFLA_INFO_SLAVE_DATA of a bridge port: IFLA_BRPORT_STATE (u8), _PRIORITY (u16), _COST (u32).
-function bridgePortData(l: LinkMessage): { state?: number; priority?: number; cost?: number } {
+type PortData = Partial<Pick<BridgePort, 'priority' | 'cost' | 'hairpin' | 'isolated' | 'learning' | 'flood' | 'mcastFlood' | 'bcastFlood' | 'neighSuppress' | 'proxyArp'>> & { state?: number };
+
+/** IFLA_BRPORT_* flags that are a u8 0/1, by the BridgePort field they fill. */
+export const BRPORT_FLAGS = [
+  ['hairpin', rt.IFLA_BRPORT_MODE],
+  ['flood', rt.IFLA_BRPORT_UNICAST_FLOOD],
+  ['learning', rt.IFLA_BRPORT_LEARNING],
+  ['isolated', rt.IFLA_BRPORT_ISOLATED],
+  ['mcastFlood', rt.IFLA_BRPORT_MCAST_FLOOD],
+  ['bcastFlood', rt.IFLA_BRPORT_BCAST_FLOOD],
+  ['neighSuppress', rt.IFLA_BRPORT_NEIGH_SUPPRESS],
+  ['proxyArp', rt.IFLA_BRPORT_PROXYARP],
+] as const;
+
+// IFLA_INFO_SLAVE_DATA of a bridge port: IFLA_BRPORT_STATE (u8), _PRIORITY (u16), _COST (u32),
+// and the u8 flags above.
+function bridgePortData(l: LinkMessage): PortData {
   const raw = l.linkInfo?.slaveKind === 'bridge' ? l.linkInfo.slaveData : undefined;
-  const out: { state?: number; priority?: number; cost?: number } = {};
+  const out: PortData = {};
   if (!raw) return out;
   for (const a of new AttrReader(raw)) {
     if (a.type === rt.IFLA_BRPORT_STATE) out.state = readU8(a.data);
     else if (a.type === rt.IFLA_BRPORT_PRIORITY) out.priority = readU16(a.data);
     else if (a.type === rt.IFLA_BRPORT_COST) out.cost = readU32(a.data);
+    else {
+      const known = BRPORT_FLAGS.find(([, type]) => type === a.type);
+      if (known) out[known[0]] = readU8(a.data) !== 0;
+    }
   }
   return out;
+}
+
+/**
+ * A link's 64-bit traffic counters (`ip -s link show LINK`).
+ *
+ * @example
+ * ```ts
+ * const { rxPackets, txBytes } = await getLinkStats('eth0');
+ * ```
+ */
+export async function getLinkStats(link: LinkRef, opts: NetnsOption = {}): Promise<LinkStats> {
+  linkSelector(link);
+  checkNetnsOption(opts);
+  return withConnection(opts.netns, async (conn) => {
+    const m = await getLinkMessage(conn, link);
+    return linkStats(m.stats64 ? readStats64(m.stats64) : {});
+  });
 }

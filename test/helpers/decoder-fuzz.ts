@@ -31,6 +31,10 @@ import {
   writeMessage,
 } from '../../lib/netlink/message.js';
 import { decodeRoute, encodeRoute } from '../../lib/netlink/route.js';
+import { decodeNeighbour, encodeNeighbour } from '../../lib/netlink/neighbour.js';
+import { decodeRule as decodeFibRule, encodeRule as encodeFibRule } from '../../lib/netlink/rule.js';
+import { decodeNsid, encodeNsid } from '../../lib/netlink/nsid.js';
+import { decodeBridgeAfSpec } from '../../lib/netlink/bridge-vlan.js';
 import * as rt from '../../lib/netlink/rtnetlink.js';
 import {
   decodeChain,
@@ -118,7 +122,9 @@ function familyHeaderLength(type: number): number | undefined {
   if (type >= rt.RTM_NEWLINK && type <= rt.RTM_SETLINK) return 16;
   if (type >= rt.RTM_NEWADDR && type <= rt.RTM_GETADDR) return 8;
   if (type >= rt.RTM_NEWROUTE && type <= rt.RTM_GETROUTE) return 12;
-  if (type === rt.RTM_NEWNSID || type === rt.RTM_GETNSID) return 4;
+  if (type >= rt.RTM_NEWNSID && type <= rt.RTM_GETNSID) return 4;
+  if (type >= rt.RTM_NEWNEIGH && type <= rt.RTM_GETNEIGH) return 12;
+  if (type >= rt.RTM_NEWRULE && type <= rt.RTM_GETRULE) return 12;
   if (type >> 8 === C.NFNL_SUBSYS_NFTABLES || type === C.NFNL_MSG_BATCH_BEGIN || type === C.NFNL_MSG_BATCH_END) return 4;
   return undefined;
 }
@@ -397,6 +403,9 @@ function typed(types: readonly number[]): (b: Buffer) => number {
 const LINK = [rt.RTM_NEWLINK, rt.RTM_DELLINK, rt.RTM_GETLINK, rt.RTM_SETLINK];
 const ADDR = [rt.RTM_NEWADDR, rt.RTM_DELADDR, rt.RTM_GETADDR];
 const ROUTE = [rt.RTM_NEWROUTE, rt.RTM_DELROUTE, rt.RTM_GETROUTE];
+const NEIGH = [rt.RTM_NEWNEIGH, rt.RTM_DELNEIGH, rt.RTM_GETNEIGH];
+const FIB_RULE = [rt.RTM_NEWRULE, rt.RTM_DELRULE, rt.RTM_GETRULE];
+const NSID = [rt.RTM_NEWNSID, rt.RTM_DELNSID, rt.RTM_GETNSID];
 const TABLE = [C.NFT_MSG_NEWTABLE, C.NFT_MSG_DELTABLE].map(nftMsgType);
 const CHAIN = [C.NFT_MSG_NEWCHAIN, C.NFT_MSG_DELCHAIN].map(nftMsgType);
 const RULE = [C.NFT_MSG_NEWRULE, C.NFT_MSG_DELRULE].map(nftMsgType);
@@ -408,6 +417,9 @@ export function decodeByType(m: NetlinkMessage): void {
   else if (LINK.includes(m.type)) decodeLink(m);
   else if (ADDR.includes(m.type)) decodeAddress(m);
   else if (ROUTE.includes(m.type)) decodeRoute(m);
+  else if (NEIGH.includes(m.type)) decodeNeighbour(m);
+  else if (FIB_RULE.includes(m.type)) decodeFibRule(m);
+  else if (NSID.includes(m.type)) decodeNsid(m);
   else if (TABLE.includes(m.type)) decodeTable(m);
   else if (CHAIN.includes(m.type)) decodeChain(m);
   else if (RULE.includes(m.type)) {
@@ -492,6 +504,34 @@ export const targets: Target[] = [
     types: ROUTE,
     run: (b) => roundTrip(decodeRoute, encodeRoute)(asMessage(b, typed(ROUTE)(b))),
   },
+  { name: 'decodeNeighbour', types: NEIGH, run: (b) => void decodeNeighbour(asMessage(b, typed(NEIGH)(b))) },
+  { name: 'decodeRule (fib rules)', types: FIB_RULE, run: (b) => void decodeFibRule(asMessage(b, typed(FIB_RULE)(b))) },
+  { name: 'decodeNsid', types: NSID, run: (b) => void decodeNsid(asMessage(b, typed(NSID)(b))) },
+  {
+    name: 'neighbour round trip',
+    types: NEIGH,
+    run: (b) => roundTrip(decodeNeighbour, encodeNeighbour)(asMessage(b, typed(NEIGH)(b))),
+  },
+  {
+    name: 'rule round trip',
+    types: FIB_RULE,
+    run: (b) => roundTrip(decodeFibRule, encodeFibRule)(asMessage(b, typed(FIB_RULE)(b))),
+  },
+  { name: 'nsid round trip', types: NSID, run: (b) => roundTrip(decodeNsid, encodeNsid)(asMessage(b, typed(NSID)(b))) },
+  {
+    name: 'decodeBridgeAfSpec',
+    types: LINK,
+    run: (b) => {
+      // IFLA_AF_SPEC of whatever the link decoder accepts, and the raw attribute stream too.
+      decodeBridgeAfSpec(b.subarray(Math.min(b.length, NLMSG_HDRLEN + 16)));
+      try {
+        const l = decodeLink(asMessage(b, typed(LINK)(b)));
+        if (l.afSpec) decodeBridgeAfSpec(l.afSpec);
+      } catch (e) {
+        checkThrown(e);
+      }
+    },
+  },
   { name: 'decodeTable', types: TABLE, run: (b) => void decodeTable(asMessage(b, typed(TABLE)(b))) },
   { name: 'decodeChain', types: CHAIN, run: (b) => void decodeChain(asMessage(b, typed(CHAIN)(b))) },
   {
@@ -548,7 +588,7 @@ export function inputsFor(target: Target, corpus: Corpus = loadCorpus()): fc.Arb
       .tuple(fc.nat({ max: base.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 6 }))
       .map(([i, ms]) => mutate(base[i]!, ms, all));
   const structured = target.datagram
-    ? fc.array(structuredMessage([...LINK, ...ADDR, ...ROUTE, NLMSG_ERROR, NLMSG_DONE, ...RULE]), { minLength: 1, maxLength: 4 }).map((ms) => Buffer.concat(ms))
+    ? fc.array(structuredMessage([...LINK, ...ADDR, ...ROUTE, ...NEIGH, ...FIB_RULE, ...NSID, NLMSG_ERROR, NLMSG_DONE, ...RULE]), { minLength: 1, maxLength: 4 }).map((ms) => Buffer.concat(ms))
     : structuredMessage(target.types);
   return fc.oneof(
     { weight: 6, arbitrary: mutated(seeds) },

@@ -87,3 +87,17 @@ export function openFds(): Map<string, string> {
   }
   return out;
 }
+
+/**
+ * Reads `read()` until `done(value)` holds or `hangMs` passes, and returns the last value for
+ * the test to assert on. For state the kernel or Node settles asynchronously (fds closed after
+ * a child exits, an event delivered): a fixed sleep before the check fails under CPU load.
+ */
+export async function settled<T>(read: () => T, done: (value: T) => boolean, hangMs = 30_000): Promise<T> {
+  const deadline = performance.now() + hangMs;
+  for (;;) {
+    const value = read();
+    if (done(value) || performance.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

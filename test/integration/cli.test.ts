@@ -1,7 +1,9 @@
 // The rtnl CLI on the whole tutorial (examples/pb-and-jelly.json, bonus included): state
 // cross-checked with ip -json and nft -j, packets between namespaces, to the host, through NAT.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inSandbox, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
 
@@ -88,10 +90,59 @@ describe.skipIf(!inSandbox)(`rtnl CLI, the whole tutorial${sandboxSkipReason ? `
     expect(dup.status).toBe(1);
     expect(dup.stderr.trim()).toMatch(/^rtnl: EEXIST: file already exists, netns add 'pb'/);
     const missing = rtnl('up', '/nonexistent.json');
-    expect(missing.status).toBe(1);
-    expect(missing.stderr.trim()).toMatch(/^rtnl: ENOENT: cannot read/);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/^rtnl: cannot read \/nonexistent\.json: ENOENT/);
+    expect(missing.stderr).toMatch(/^usage: rtnl up .*FILE$/m);
     expect(rtnl('frobnicate').status).toBe(2);
-    expect(rtnl('--help').stdout).toMatch(/rtnl up FILE/);
+    expect(rtnl('--help').stdout).toMatch(/^ {2}up FILE /m);
+  });
+
+  it('a file that is not JSON, or not a valid spec, is a usage error (exit 2) and changes nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtnl-'));
+    writeFileSync(join(dir, 'broken.json'), '{"namespaces": [');
+    writeFileSync(join(dir, 'typo.json'), JSON.stringify({ namespaces: [{ name: 'x1', interface: [] }] }));
+    const before = readdirSync('/run/netns').sort();
+    const broken = rtnl('up', join(dir, 'broken.json'));
+    expect(broken.status).toBe(2);
+    expect(broken.stderr).toMatch(/is not valid JSON/);
+    const typo = rtnl('up', join(dir, 'typo.json'));
+    expect(typo.status).toBe(2);
+    expect(typo.stderr.trim().split('\n')[0]).toBe('rtnl: ERR_UNKNOWN_OPTION: namespaces[0].interface: is not an option of a namespace; did you mean "interfaces"?');
+    expect(rtnl('down', join(dir, 'typo.json')).status).toBe(2);
+    expect(readdirSync('/run/netns').sort()).toEqual(before);
+  });
+
+  it('help for every command: rtnl CMD --help, rtnl help CMD, and per group', () => {
+    const up = rtnl('up', '--help');
+    expect(up.status).toBe(0);
+    expect(up.stdout).toMatch(/^Usage: rtnl up .*FILE$/m);
+    expect(up.stdout).toMatch(/--max-namespaces N/);
+    expect(rtnl('help', 'up').stdout).toBe(up.stdout);
+    const link = rtnl('link', '--help');
+    expect(link.status).toBe(0);
+    expect(link.stdout).toMatch(/^Usage: rtnl link list \[-n NS\] \[--json\]$/m);
+    const ns = rtnl('help', 'ns');
+    expect(ns.stdout).toMatch(/rtnl ns add NAME/);
+    expect(ns.stdout).toMatch(/rtnl ns del NAME/);
+    expect(rtnl('help', 'frobnicate').status).toBe(2);
+    // An option the command does not take is a usage error naming it.
+    const wrong = rtnl('ns', 'list', '--netns', 'pb');
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(/--netns/);
+  });
+
+  it('names that would print as something else are escaped in listings', () => {
+    // Another tool may have made such a file; the library itself refuses the name.
+    const odd = 'odd\u202etxt\u009b';
+    closeSync(openSync(join('/run/netns', odd), 'w'));
+    try {
+      const out = rtnl('ns', 'list').stdout;
+      expect(out).toContain('odd\\u202etxt\\u009b');
+      expect(out).not.toMatch(/[\u202e\u009b]/);
+      expect(JSON.parse(rtnl('ns', 'list', '--json').stdout).map((n: { name: string }) => n.name)).toContain(odd);
+    } finally {
+      rmSync(join('/run/netns', odd));
+    }
   });
 
   it('rtnl down removes it all', () => {

@@ -8,20 +8,19 @@
 // apply duration, with random jitter inside each slot, and a few land after it ended. The seed
 // is printed; RTNETLINK_KILL_SEED=S repeats a run's delays, RTNETLINK_KILLS=N sets their number.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inSandbox, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
+import { differences, halfBuilt, leftovers, toolEnv } from '../helpers/w-state.js';
 
 const lib = await import('../../lib/index.js');
-const { workload, containerAddress } = await import('../../benchmarks/lib/workload.js');
+const { workload } = await import('../../benchmarks/lib/workload.js');
 
 const N = 30;
 /** RTNETLINK_KILLS=200 for a soak; 24 keeps `npm test` around 15 s. */
 const KILLS = Number(process.env.RTNETLINK_KILLS ?? 24);
 const spec = workload(N);
-const names = Array.from({ length: N }, (_, i) => `c${i + 1}`);
 const helper = fileURLToPath(new URL('../helpers/kill-child.ts', import.meta.url));
 const run = promisify(execFile);
 
@@ -63,142 +62,6 @@ function spawnVictim(): Victim {
   };
 }
 
-// ---- the kernel's state, as ip sees it -------------------------------------------------------
-
-// Under scripts/asan-build.sh every process inherits the ASan runtime through LD_PRELOAD; ip is
-// not under test, and ~100 ip runs per kill each mapping ASan's shadow memory took minutes.
-const { LD_PRELOAD: _preload, ...toolEnv } = process.env;
-
-async function ipJson(args: string[]): Promise<any[]> {
-  const { stdout } = await run('ip', ['-json', ...args], { encoding: 'utf8', env: toolEnv });
-  return JSON.parse(stdout || '[]') as any[];
-}
-
-/**
- * Links, addresses and routes inside each namespace, from one shell running ip for all of
- * them: one spawn from this process instead of three per namespace, since forking a process
- * as big as a test runner (and under ASan, with its shadow memory) costs more than ip itself.
- */
-async function insideAll(namespaces: string[]): Promise<Map<string, { links: any[]; addrs: any[]; routes: any[] } | string>> {
-  const script = 'for ns; do echo "@ $ns"; for what in "-d link" addr route; do ip -json -n "$ns" $what show 2>&1 | tr -d "\\n"; echo; done; done';
-  const { stdout } = await run('sh', ['-c', script, 'sh', ...namespaces], { encoding: 'utf8', env: toolEnv, maxBuffer: 64 << 20 });
-  const out = new Map<string, { links: any[]; addrs: any[]; routes: any[] } | string>();
-  const lines = stdout.split('\n');
-  for (let i = 0; i + 3 < lines.length; i += 4) {
-    const ns = lines[i]!.slice(2);
-    try {
-      out.set(ns, { links: JSON.parse(lines[i + 1]!), addrs: JSON.parse(lines[i + 2]!), routes: JSON.parse(lines[i + 3]! || '[]') });
-    } catch {
-      out.set(ns, `ip fails: ${[lines[i + 1], lines[i + 2], lines[i + 3]].join(' | ').slice(0, 300)}`);
-    }
-  }
-  return out;
-}
-
-/** /run/netns mounts: name -> mount root ('net:[inode]') and fs type, one entry per mount. */
-function netnsMounts(): { name: string; root: string; fstype: string }[] {
-  const out: { name: string; root: string; fstype: string }[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    const mountPoint = f[4] ?? '';
-    if (!mountPoint.startsWith('/run/netns/')) continue;
-    out.push({ name: mountPoint.slice('/run/netns/'.length), root: f[3] ?? '', fstype: f[f.indexOf('-') + 1] ?? '' });
-  }
-  return out;
-}
-
-const sorted = (xs: Iterable<string>) => [...xs].sort();
-const same = (a: Iterable<string>, b: Iterable<string>) => JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
-const inet = (l: any): string[] => (l.addr_info ?? []).filter((a: any) => a.family === 'inet').map((a: any) => `${a.local}/${a.prefixlen}`);
-
-/**
- * Every way the kernel's state differs from W(N) built exactly: names, mounts, links and their
- * masters, up flags, veth pairing, addresses, routes; nothing missing and nothing extra.
- */
-async function differences(): Promise<string[]> {
-  const d: string[] = [];
-  const files = readdirSync('/run/netns');
-  if (!same(files, names)) d.push(`/run/netns holds [${sorted(files)}]`);
-  const mounts = netnsMounts();
-  if (!same(mounts.map((m) => m.name), names)) d.push(`mounts under /run/netns: [${sorted(mounts.map((m) => m.name))}]`);
-  for (const m of mounts) if (m.fstype !== 'nsfs') d.push(`/run/netns/${m.name} is a ${m.fstype} mount`);
-  const roots = new Set(mounts.map((m) => m.root));
-  if (roots.size !== mounts.length) d.push(`namespace files share namespaces: ${mounts.map((m) => `${m.name}=${m.root}`).join(' ')}`);
-
-  const [hostLinks, hostAddrs, hostRoutes] = await Promise.all([ipJson(['-d', 'link', 'show']), ipJson(['addr', 'show']), ipJson(['route', 'show'])]);
-  const byName = new Map(hostLinks.map((l) => [l.ifname as string, l]));
-  const wantHost = ['lo', 'br0', ...names.map((_, i) => `h${i + 1}`)];
-  if (!same(byName.keys(), wantHost)) {
-    d.push(`host links: extra [${[...byName.keys()].filter((n) => !wantHost.includes(n))}], missing [${wantHost.filter((n) => !byName.has(n))}]`);
-  }
-  const br0 = byName.get('br0');
-  if (br0 && (br0.linkinfo?.info_kind !== 'bridge' || !br0.flags.includes('UP'))) d.push(`br0: kind ${br0.linkinfo?.info_kind}, flags ${br0.flags}`);
-  const addrOf = new Map(hostAddrs.map((l) => [l.ifname as string, inet(l)]));
-  if (JSON.stringify(addrOf.get('br0')) !== JSON.stringify(['10.200.0.1/16'])) d.push(`br0 addresses: ${JSON.stringify(addrOf.get('br0'))}`);
-  const routes = hostRoutes.map((r) => `${r.dst} dev ${r.dev}${r.gateway ? ` via ${r.gateway}` : ''}`);
-  if (!same(routes, ['10.200.0.0/16 dev br0'])) d.push(`host routes: ${JSON.stringify(routes)}`);
-
-  const inside = await insideAll(names.filter((ns) => files.includes(ns)));
-  const perNs = await Promise.all(
-    names.map(async (ns, k) => {
-      const i = k + 1;
-      const out: string[] = [];
-      const host = byName.get(`h${i}`);
-      if (host) {
-        if (host.linkinfo?.info_kind !== 'veth') out.push(`h${i} is a ${host.linkinfo?.info_kind}`);
-        if (host.master !== 'br0') out.push(`h${i} master ${host.master ?? 'none'}`);
-        if (!host.flags.includes('UP')) out.push(`h${i} down`);
-        if ((addrOf.get(`h${i}`) ?? []).length > 0) out.push(`h${i} has addresses ${addrOf.get(`h${i}`)}`);
-      }
-      if (!files.includes(ns)) return out;
-      const state = inside.get(ns);
-      if (state === undefined || typeof state === 'string') return [...out, `${ns}: ${state ?? 'not listed'}`];
-      const { links, addrs, routes: nsRoutes } = state;
-      const byIfname = new Map(links.map((l) => [l.ifname as string, l]));
-      if (!same(byIfname.keys(), ['lo', 'eth0'])) out.push(`${ns} links [${sorted(byIfname.keys())}]`);
-      for (const l of links) if (!l.flags.includes('UP')) out.push(`${ns}/${l.ifname} down`);
-      const eth0 = byIfname.get('eth0');
-      if (eth0 && host && (eth0.link_index !== host.ifindex || host.link_index !== eth0.ifindex)) {
-        out.push(`${ns}/eth0 (peer index ${eth0.link_index}) is not the peer of h${i} (index ${host.ifindex})`);
-      }
-      const a = new Map(addrs.map((l) => [l.ifname as string, inet(l)]));
-      if (JSON.stringify(a.get('eth0')) !== JSON.stringify([containerAddress(i)])) out.push(`${ns}/eth0 addresses ${JSON.stringify(a.get('eth0'))}`);
-      if (JSON.stringify(a.get('lo')) !== JSON.stringify(['127.0.0.1/8'])) out.push(`${ns}/lo addresses ${JSON.stringify(a.get('lo'))}`);
-      const r = nsRoutes.map((x) => `${x.dst} dev ${x.dev}${x.gateway ? ` via ${x.gateway}` : ''}`);
-      if (!same(r, ['default dev eth0 via 10.200.0.1', '10.200.0.0/16 dev eth0'])) out.push(`${ns} routes ${JSON.stringify(r)}`);
-      return out;
-    }),
-  );
-  return [...d, ...perNs.flat()];
-}
-
-/** What is left after destroy: nothing but lo, no namespace files, no mounts. */
-async function leftovers(): Promise<string[]> {
-  const d: string[] = [];
-  const files = readdirSync('/run/netns');
-  if (files.length > 0) d.push(`/run/netns holds [${files}]`);
-  const mounts = netnsMounts();
-  if (mounts.length > 0) d.push(`mounts under /run/netns: [${mounts.map((m) => m.name)}]`);
-  const links = (await ipJson(['link', 'show'])).map((l) => l.ifname as string);
-  if (!same(links, ['lo'])) d.push(`host links [${links}]`);
-  const routes = await ipJson(['route', 'show']);
-  if (routes.length > 0) d.push(`host routes ${JSON.stringify(routes)}`);
-  return d;
-}
-
-/** What a kill left behind, in a few words, for the log. */
-async function halfBuilt(): Promise<string> {
-  const links = await ipJson(['-d', 'link', 'show']);
-  const veths = links.filter((l) => l.linkinfo?.info_kind === 'veth');
-  const files = readdirSync('/run/netns');
-  const mounted = new Set(netnsMounts().map((m) => m.name));
-  return (
-    `${files.length} ns files (${files.filter((f) => !mounted.has(f)).length} unmounted), ${veths.length} veths ` +
-    `(${veths.filter((l) => l.master !== 'br0').length} off the bridge, ${veths.filter((l) => !l.flags.includes('UP')).length} down)` +
-    `${links.some((l) => l.ifname === 'br0') ? '' : ', no bridge'}`
-  );
-}
-
 // ---- the test -------------------------------------------------------------------------------
 
 /** mulberry32: small, seedable, good enough to place delays. */
@@ -227,7 +90,7 @@ describe.skipIf(!inSandbox)(`SIGKILL during a bulk apply (item 19)${sandboxSkipR
       durations.push(Number(await v.line('done')));
       v.child.stdin!.end();
       await v.exited;
-      expect(await differences()).toEqual([]);
+      expect(await differences(N)).toEqual([]);
       await lib.destroyTopology(spec);
       expect(await leftovers()).toEqual([]);
     }
@@ -237,7 +100,7 @@ describe.skipIf(!inSandbox)(`SIGKILL during a bulk apply (item 19)${sandboxSkipR
     await lib.applyTopology(spec);
     const sh = (cmd: string) => run('sh', ['-c', cmd], { env: toolEnv });
     await sh('ip -n c3 addr flush dev eth0 && ip -n c5 link set eth0 down && ip link set h7 nomaster && ip link add x0 type bridge && touch /run/netns/zz');
-    const seen = (await differences()).join('\n');
+    const seen = (await differences(N)).join('\n');
     for (const damage of ['/run/netns holds', 'extra [x0]', 'h7 master none', 'c5/eth0 down', 'c3/eth0 addresses []', 'c3 routes']) {
       expect(seen).toContain(damage);
     }
@@ -269,11 +132,11 @@ describe.skipIf(!inSandbox)(`SIGKILL during a bulk apply (item 19)${sandboxSkipR
       try {
         await lib.applyTopology(spec);
       } catch (e) {
-        failures.push(`${what}; re-apply failed: ${(e as Error).message}; state: ${(await differences()).join('; ')}`);
+        failures.push(`${what}; re-apply failed: ${(e as Error).message}; state: ${(await differences(N)).join('; ')}`);
         resetSandbox();
         continue;
       }
-      const diff = await differences();
+      const diff = await differences(N);
       if (diff.length > 0) failures.push(`${what}; after re-apply: ${diff.join('; ')}`);
       try {
         await lib.destroyTopology(spec);
@@ -287,5 +150,7 @@ describe.skipIf(!inSandbox)(`SIGKILL during a bulk apply (item 19)${sandboxSkipR
     }
     console.log(log.join('\n  '));
     expect(failures).toEqual([]);
-  }, 120_000 + KILLS * 1_000);
+    // A budget that only catches a hang: about 15 s on a quiet machine, several times that
+    // beside stress-ng (each victim is a fresh node + tsx, and each check runs ip).
+  }, 300_000 + KILLS * 10_000);
 });

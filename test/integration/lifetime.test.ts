@@ -9,17 +9,17 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { inSandbox, ipJson, resetSandbox, sandboxSkipReason, openFds } from '../helpers/sandbox.js';
+import { inSandbox, ipJson, resetSandbox, sandboxSkipReason, openFds, settled } from '../helpers/sandbox.js';
 
 const lib = await import('../../lib/index.js');
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LIB = pathToFileURL(join(ROOT, 'lib/index.ts')).href;
 const NATIVE = pathToFileURL(join(ROOT, 'lib/native.ts')).href;
+const HELPERS = pathToFileURL(join(ROOT, 'test/helpers/sandbox.ts')).href;
 const TSX_API = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/esm/api/index.mjs')).href;
 const O_CLOEXEC = 0o2000000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hostLinks = () => ipJson<{ ifname: string }[]>(['link', 'show']).map((l) => l.ifname).sort();
 
 
@@ -36,7 +36,12 @@ interface ChildResult {
 }
 
 /** Runs ESM code (which may import the TypeScript sources) in a child node; killed by pid at the deadline. */
-function runNode(code: string, opts: { nodeArgs?: string[]; timeoutMs?: number; script?: string[] } = {}): Promise<ChildResult> {
+/** A child still running after this is hung. Deadlines only catch hangs: under CPU load
+ *  (npm test beside stress-ng) these children take several times longer than on a quiet
+ *  machine, and speed is measured by the benchmarks, not here. */
+const HANG_MS = 170_000;
+
+function runNode(code: string, opts: { nodeArgs?: string[]; script?: string[] } = {}): Promise<ChildResult> {
   const args = opts.script ?? ['--input-type=module', '-e', code];
   const started = performance.now();
   const child = cpSpawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', ...args], {
@@ -49,7 +54,7 @@ function runNode(code: string, opts: { nodeArgs?: string[]; timeoutMs?: number; 
   child.stderr!.on('data', (d) => (stderr += d));
   const timer = setTimeout(() => {
     if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-  }, opts.timeoutMs ?? 15_000);
+  }, HANG_MS);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status, signal) => {
@@ -66,12 +71,12 @@ function lastJson<T = any>(r: ChildResult): T {
   return JSON.parse(line) as T;
 }
 
-describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kernel)${sandboxSkipReason ? ` — skipped: ${sandboxSkipReason}` : ''}`, () => {
+describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kernel)${sandboxSkipReason ? ` — skipped: ${sandboxSkipReason}` : ''}`, { timeout: HANG_MS + 10_000 }, () => {
   beforeEach(() => resetSandbox());
   afterEach(() => resetSandbox());
 
   it('item 22: a few hundred create/configure/delete cycles, error paths included, come back to baseline (scripts/soak.ts)', async () => {
-    const r = await runNode('', { script: ['scripts/soak.ts', '--cycles', '300', '--json'], timeoutMs: 30_000 });
+    const r = await runNode('', { script: ['scripts/soak.ts', '--cycles', '300', '--json'] });
     const summary = lastJson(r);
     expect(r.status, r.stderr).toBe(0);
     expect(summary.cycles).toBe(300);
@@ -178,8 +183,7 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
     expect(codes.has('ERR_NETLINK_CLOSED')).toBe(true);
     expect([...codes].filter((c) => c !== 'ERR_NETLINK_CLOSED' && c !== 'resolved')).toEqual([]);
     // The socket is closed once the kernel is done with it; the namespace lives on by its name.
-    for (let i = 0; i < 100 && openFds().size !== baseline; i++) await sleep(10);
-    expect(openFds().size).toBe(baseline);
+    expect(await settled(() => openFds().size, (n) => n === baseline)).toBe(baseline);
     const again = await lib.openNamespace('inflight');
     expect((await again.listLinks()).map((l) => l.name)).toEqual(['lo']);
     again.close();
@@ -194,9 +198,12 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
       await anon.listLinks();
       await lib.listLinks();
       const monitor = await lib.monitorLinks({ netns: named });
-      setTimeout(() => monitor.close(), 200); // open, it would keep us alive like fs.watch
+      // Still referenced, so left open rather than dropped: a collection must not finalize them
+      // (a dropped handle is finalized with a warning, item 24). Collections are forced to show it.
+      globalThis.leftOpen = [named, anon];
+      setTimeout(() => { monitor.close(); globalThis.gc(); setTimeout(() => globalThis.gc(), 20); }, 200); // open, it would keep us alive like fs.watch
       console.log('ready', anon.id.ino);
-    `);
+    `, { nodeArgs: ['--expose-gc'] });
     expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
     expect(r.stdout).toMatch(/^ready \d+/);
     expect(r.ms).toBeLessThan(10_000);
@@ -233,9 +240,9 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
         await lib.deleteLink('wk\${i}');
         if ('\${mode}' === 'natural') { monitor.close(); ns.close(); }
         if ('\${mode}' === 'waiting') {
-          // A job that waits for the kernel (up to 20 s) while the worker is terminated.
+          // A job that waits for the kernel (up to 600 s) while the worker is terminated.
           const fd = await native.openNetlink(-1, 0, [1]);
-          native.receive(fd, 20000, 4242);
+          native.receive(fd, 600000, 4242);
         }
         parentPort.postMessage(inside.join(','));
         if ('\${mode}' === 'exit') process.exit(0);
@@ -243,10 +250,13 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
       async function round(i, mode) {
         const w = new Worker(code(i, mode), { eval: true, type: 'module' });
         let msg;
-        w.on('message', (m) => { msg = m; if (mode === 'terminate' || mode === 'waiting') setTimeout(() => w.terminate(), 20); });
-        const started = performance.now();
+        let terminated;
+        w.on('message', (m) => {
+          msg = m;
+          if (mode === 'terminate' || mode === 'waiting') setTimeout(() => { terminated = performance.now(); w.terminate(); }, 20);
+        });
         const exit = await new Promise((resolve, reject) => { w.on('error', reject); w.on('exit', resolve); });
-        return { i, mode, msg, exit, ms: Math.round(performance.now() - started) };
+        return { i, mode, msg, exit, afterTerminateMs: terminated === undefined ? 0 : Math.round(performance.now() - terminated) };
       }
       const results = [];
       const modes = ['natural', 'exit', 'terminate', 'waiting'];
@@ -255,16 +265,75 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
       for (let i = 4; i < 8; i++) results.push(await round(i, modes[i % 4]));
       const host = (await lib.listLinks()).map((l) => l.name);
       console.log(JSON.stringify({ results, host }));
-    `, { timeoutMs: 30_000 });
+    `);
     expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
     const out = lastJson(r);
     expect(out.results).toHaveLength(8);
     for (const w of out.results) {
       expect(w, JSON.stringify(w)).toMatchObject({ msg: 'eth0,lo', exit: w.mode === 'natural' || w.mode === 'exit' ? 0 : 1 });
-      // Termination does not wait for the 20 s receive.
-      expect(w.ms, JSON.stringify(w)).toBeLessThan(5_000);
+      // Termination does not wait for the 600 s receive (a few ms quiet, seconds under load).
+      expect(w.afterTerminateMs, JSON.stringify(w)).toBeLessThan(120_000);
     }
     expect(out.host.filter((n: string) => n.startsWith('wk'))).toEqual([]);
+  });
+
+  it('worker_threads give back every fd they had the addon open, on a normal exit and when terminated with handles open (issue 9)', async () => {
+    // fds are the process's, not the worker's: a worker's netlink sockets and namespace fds
+    // would outlive it, and an fd of an anonymous namespace keeps that namespace alive.
+    const r = await runNode(`
+      import { Worker } from 'node:worker_threads';
+      import { readdirSync, readlinkSync } from 'node:fs';
+      import { execFileSync } from 'node:child_process';
+      import { settled } from '${HELPERS}';
+      const targets = () => readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync('/proc/self/fd/' + fd); } catch { return ''; } }).filter((t) => t !== '').sort();
+      const code = (i, mode) => \`
+        const { register } = await import('${TSX_API}');
+        register();
+        const lib = await import('${LIB}');
+        const { parentPort } = await import('node:worker_threads');
+        // An anonymous namespace (held only by its fd) with a veth into the host, a socket inside.
+        const ns = await lib.createNamespace();
+        await lib.createVethPair({ name: 'wk\${i}', peer: { name: 'eth0', netns: ns } });
+        await ns.addAddress('eth0', '10.9.\${i}.1/24');
+        await ns.listLinks();
+        const self = await lib.openNamespace({ pid: process.pid });
+        await self.listAddresses();
+        await lib.createBridge('wb\${i}');
+        await lib.deleteLink('wb\${i}');
+        const monitor = await lib.monitorLinks();
+        // Left open, not dropped: still referenced, so a collection in the worker does not
+        // finalize them (that would warn, item 24); the fds must come back at the worker's end.
+        globalThis.leftOpen = [ns, self];
+        // A normal exit closes the monitor (else it keeps the worker alive) and nothing else.
+        if ('\${mode}' === 'natural') monitor.close();
+        parentPort.postMessage(ns.id.ino);
+      \`;
+      function run(i, mode) {
+        const w = new Worker(code(i, mode), { eval: true, type: 'module' });
+        w.on('message', () => { if (mode === 'terminate') setTimeout(() => w.terminate(), 20); });
+        return new Promise((resolve, reject) => { w.on('error', reject); w.on('exit', (exit) => resolve({ i, mode, exit })); });
+      }
+      const lib = await import('${LIB}');
+      await lib.listLinks(); // this thread's own connection is open by design
+      await run(100, 'natural'); // Node's own lazily made fds (and the addon threads) before the count
+      await lib.deleteLink('wk100').catch(() => {});
+      // Waits on the kernel's state, not a time: under CPU load its clean-up takes seconds.
+      await settled(() => JSON.parse(execFileSync('ip', ['-json', 'link', 'show'], { encoding: 'utf8' })).some((l) => l.ifname === 'wk100'), (present) => !present, 60000);
+      const before = targets();
+      const results = [];
+      for (let i = 0; i < 20; i += 4) results.push(...await Promise.all([0, 1, 2, 3].map((k) => run(i + k, (i + k) % 2 ? 'terminate' : 'natural'))));
+      const during = targets();
+      // The kernel frees an anonymous namespace once nothing holds it, and its veth goes with it.
+      const veths = () => JSON.parse(execFileSync('ip', ['-json', 'link', 'show'], { encoding: 'utf8' })).map((l) => l.ifname).filter((n) => n.startsWith('wk'));
+      const left = await settled(veths, (names) => names.length === 0, 60000);
+      const after = targets();
+      const extra = after.filter((t, k, all) => all.filter((x) => x === t).length > before.filter((x) => x === t).length);
+      console.log(JSON.stringify({ results, before: before.length, during: during.length, after: after.length, extra: [...new Set(extra)], vethsLeft: left }));
+    `);
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr.slice(-2000) }).toEqual({ status: 0, signal: null, stderr: '' });
+    const out = lastJson(r);
+    expect(out.results.map((w: any) => [w.mode, w.exit])).toEqual(Array.from({ length: 20 }, (_, k) => (k % 2 ? ['terminate', 1] : ['natural', 0])));
+    expect({ extra: out.extra, after: out.after, vethsLeft: out.vethsLeft }).toEqual({ extra: [], after: out.before, vethsLeft: [] });
   });
 
   it('item 24: handles dropped without close() are finalized: their fds close and anonymous namespaces go away', async () => {
@@ -275,15 +344,20 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
       await lib.listLinks(); // the host connection stays open by design
       const before = targets();
       const inos = [];
+      // Held here until they are counted, whatever the collector does meanwhile (an open handle
+      // counts as external memory, so V8 may collect sooner than it used to), then dropped.
+      let keep = [];
       // In a function, so that no variable of this module still points at the last handle.
       async function make(i) {
         const ns = await lib.createNamespace();
+        keep.push(ns);
         inos.push(ns.id.ino);
         await ns.listLinks(); // gives it a netlink socket inside
         await lib.createVethPair({ name: 'gc' + i, peer: { name: 'eth0', netns: ns } });
       }
       for (let i = 0; i < 5; i++) await make(i);
       const during = targets();
+      keep = [];
       for (let i = 0; i < 20; i++) {
         globalThis.gc();
         await new Promise((r) => setTimeout(r, 20));
@@ -292,20 +366,42 @@ describe.skipIf(!inSandbox)(`lifetime: fds, close, exit, workers, GC (real kerne
       const held = (list) => list.filter((t) => inos.some((ino) => t === 'net:[' + ino + ']')).length;
       // Nothing else holds them, so the kernel destroys them, and the veths' host ends with them.
       const { execFileSync } = await import('node:child_process');
+      const { settled } = await import('${HELPERS}');
       const veths = () => JSON.parse(execFileSync('ip', ['-json', 'link', 'show'], { encoding: 'utf8' })).map((l) => l.ifname).filter((n) => n.startsWith('gc'));
-      let left = veths();
-      for (let i = 0; i < 100 && left.length > 0; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        left = veths();
-      }
+      const left = await settled(veths, (names) => names.length === 0, 60000);
       console.log(JSON.stringify({ before: before.length, during: during.length, after: after.length, heldDuring: held(during), heldAfter: held(after), vethsLeft: left }));
     `, { nodeArgs: ['--expose-gc'] });
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(r.status, r.stderr).toBe(0);
+    // As Node does for a FileHandle: a warning, once, that names the fix.
+    expect(r.stderr.match(/RTNETLINK_HANDLE_NOT_CLOSED/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(/Closing namespace fd \d+ on garbage collection: close\(\) Namespace handles/);
     const out = lastJson(r);
     expect(out.heldDuring).toBe(5);
     expect(out.during).toBe(out.before + 10); // a namespace fd and a socket each
     expect(out.heldAfter).toBe(0);
     expect(out.after).toBe(out.before);
     expect(out.vethsLeft).toEqual([]);
+  });
+
+  it('item 24: 30,000 handles opened and dropped without close() never run the process out of fds (no --expose-gc)', async () => {
+    const r = await runNode(`
+      import * as lib from '${LIB}';
+      import { readdirSync } from 'node:fs';
+      (await lib.createNamespace('drop')).close();
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const before = fds();
+      let most = 0;
+      for (let i = 0; i < 30000; i++) {
+        await lib.openNamespace('drop'); // dropped at once
+        if (i % 500 === 0) most = Math.max(most, fds());
+      }
+      console.log(JSON.stringify({ before, most, limit: Number(readdirSync('/proc/self/fd').length) }));
+    `, { env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(r.status, r.stderr).toBe(0);
+    const out = lastJson(r);
+    // Collected as they go: far below the ~17,000 fds that were open when EMFILE hit.
+    expect(out.most - out.before).toBeLessThan(5000);
+    expect(r.stderr.match(/RTNETLINK_HANDLE_NOT_CLOSED/g)).toHaveLength(1);
+    await lib.deleteNamespace('drop');
   });
 });

@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inSandbox, resetSandbox, sandboxSkipReason, threadNamespaces, openFds } from '../helpers/sandbox.js';
+import { inSandbox, resetSandbox, sandboxSkipReason, threadNamespaces, openFds, settled } from '../helpers/sandbox.js';
 
 const lib = await import('../../lib/index.js');
 const { listen, connect, bindUdp } = await import('../../lib/sockets.js');
@@ -135,8 +135,7 @@ describe.skipIf(!inSandbox)(`sockets in a namespace${sandboxSkipReason ? ` — s
     await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
     await expect(connect(jelly, { host: PB, port: 9, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORT_ERR' });
 
-    await new Promise((r) => setTimeout(r, 20));
-    expect(newFds(before)).toEqual([]);
+    expect(await settled(() => newFds(before), (fds) => fds.length === 0)).toEqual([]);
   });
 
   it('reports bind failures with the address and namespace, without leaking fds', async () => {

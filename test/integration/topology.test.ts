@@ -1,4 +1,5 @@
 // The bulk path: applyTopology / destroyTopology against the real kernel.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { inSandbox, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
@@ -58,15 +59,18 @@ describe.skipIf(!inSandbox)(`topology apply/destroy${sandboxSkipReason ? ` — s
   });
 
   it('on failure rolls back what it created, keeps what existed, and says which item failed', async () => {
-    (await lib.createNamespace('c1')).close();
+    (await lib.createNamespace('c1')).close(); // not the topology's: in the way, left alone
     await lib.createBridge('h3'); // a host name the spec wants for a veth: a real conflict
     const err = await lib.applyTopology(workload(5)).catch((e) => e);
     expect(err).toBeInstanceOf(lib.TopologyError);
     expect(err.code).toBe('ERR_TOPOLOGY_APPLY');
     const failed = err.results.filter((r: any) => !r.ok);
-    expect(failed.map((r: any) => r.item)).toEqual(['c3']);
-    expect(failed[0].error.code).toBe('EEXIST');
+    expect(failed.map((r: any) => r.item).sort()).toEqual(['c1', 'c3']);
+    expect(failed.every((r: any) => r.error.code === 'EEXIST')).toBe(true);
+    expect(failed.find((r: any) => r.item === 'c1').error.message).toMatch(/netns c1.*not made by this topology/);
+    expect(failed.find((r: any) => r.item === 'c3').error.message).toMatch(/'h3'.*not from this topology \(a bridge/);
     expect(readdirSync('/run/netns')).toEqual(['c1']);
+    expect(ipJson<any[]>(['link', 'show'], 'c1').map((l) => l.ifname)).toEqual(['lo']);
     expect(hostLinks()).toEqual(['h3', 'lo']);
   });
 
@@ -103,9 +107,17 @@ describe.skipIf(!inSandbox)(`topology apply/destroy${sandboxSkipReason ? ` — s
     const provision = vi.spyOn(native, 'provisionNetns');
     const create = vi.spyOn(native, 'createNamedNetns');
     const transact = vi.spyOn(native, 'transact');
-    await lib.applyTopology(workload(30));
+    // Apply hands the event loop back every few ms, so how many namespaces share a job depends
+    // on the CPU's speed (under load, more and smaller jobs). With the clock held still, every
+    // start falls in one slice and the job sizes are the library's alone.
+    const clock = vi.spyOn(performance, 'now').mockReturnValue(0);
+    try {
+      await lib.applyTopology(workload(30));
+    } finally {
+      clock.mockRestore();
+    }
     expectW(30);
-    // Jobs grow through the burst (4, 8, 16, then the rest): 30 namespaces in 4 jobs.
+    // Jobs grow through the burst: 30 namespaces in four jobs.
     expect(provision.mock.calls.map((c) => c[1].length)).toEqual([4, 8, 16, 2]);
     expect(create).not.toHaveBeenCalled();
     // Only the bridge went through the connection's worker path.
@@ -122,6 +134,32 @@ describe.skipIf(!inSandbox)(`topology apply/destroy${sandboxSkipReason ? ` — s
     expect(failed[0].error).toMatchObject({ code: 'ENETUNREACH', operation: 'RTM_NEWROUTE' });
     expect(readdirSync('/run/netns')).toEqual([]);
     expect(hostLinks()).toEqual(['lo']);
+  });
+
+  it('bulk-path errors name the object, its namespace and the operation', async () => {
+    // A request refused inside a fresh namespace.
+    const spec = workload(3);
+    spec.namespaces![1]!.routes = [{ to: '10.9.0.0/16', via: '10.77.0.1' }];
+    const refused = (await lib.applyTopology(spec).catch((e) => e)).results.find((r: any) => !r.ok).error;
+    expect(refused).toMatchObject({ code: 'ENETUNREACH', operation: 'RTM_NEWROUTE', object: '10.9.0.0/16 via 10.77.0.1 in netns c2' });
+
+    // The master bridge vanishing mid-apply: the veth create names both ends and the bridge.
+    const vanishing = await lib
+      .applyTopology(workload(4), { progress: (p) => p.item === 'bridge br0' && execFileSync('ip', ['link', 'del', 'br0']) })
+      .catch((e) => e);
+    const first = vanishing.results.find((r: any) => !r.ok).error;
+    expect(first.operation).toBe('RTM_NEWLINK');
+    expect(first.object).toMatch(/^h\d \(veth to eth0 in netns c\d, on bridge br0\)$/);
+    expect(readdirSync('/run/netns')).toEqual([]);
+
+    // An interface name taken inside a namespace of the topology: the inside end is named.
+    await lib.applyTopology(workload(2));
+    await lib.createVethPair({ name: 'eth1', peer: { name: 'x1' }, netns: 'c1' });
+    const more = workload(2);
+    more.namespaces![0]!.interfaces!.push({ name: 'eth1', hostName: 'h1b', master: 'br0' });
+    const taken = (await lib.applyTopology(more).catch((e) => e)).results.find((r: any) => !r.ok).error;
+    expect(taken).toMatchObject({ code: 'EEXIST', object: 'eth1 in netns c1' });
+    expect(hostLinks()).not.toContain('h1b');
   });
 
   it('ipv6: false turns IPv6 off inside before the links come up', async () => {

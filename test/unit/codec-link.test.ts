@@ -142,8 +142,13 @@ describe('link replies decode', () => {
     // headers (62 is IFLA_DEVLINK_PORT in later kernels) with NLA_F_NESTED set.
     const va = decodeLink(pick(loadFixture('link-set-up'), 'recv', 'RTM_NEWLINK')[0]!.msg);
     const types = va.unknown.map((a) => a.type);
-    expect(types).toContain(rt.IFLA_STATS64);
-    expect(types).toContain(rt.IFLA_AF_SPEC);
+    // IFLA_STATS (32-bit) stays raw; STATS64, AF_SPEC, QDISC, PROMISCUITY are modelled.
+    expect(types).toContain(rt.IFLA_STATS);
+    expect(types).not.toContain(rt.IFLA_STATS64);
+    expect(va.stats64?.length).toBeGreaterThanOrEqual(24 * 8);
+    expect(va.afSpec?.length).toBeGreaterThan(0);
+    expect(va.qdisc).toBe('noop'); // still down when ip looked it up
+    expect(va.promiscuity).toBe(1);
     expect(va.unknown.find((a) => a.type === 62)).toMatchObject({ nested: true, data: Buffer.alloc(0) });
   });
 });

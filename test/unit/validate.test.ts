@@ -32,7 +32,6 @@ describe('validateInterfaceName', () => {
     'lo',
     '...',
     '.a',
-    'a\x01b', // control characters other than isspace() pass the kernel too
     '😀😀😀', // 12 bytes
   ])('accepts %j', (name) => {
     expect(validateInterfaceName(name)).toBe(name);
@@ -64,6 +63,12 @@ describe('validateInterfaceName', () => {
     ['NBSP (kernel isspace on byte 0xa0)', 'a\u00a0b'],
     ['à, encoded C3 A0', 'vethà'],
     ['lone surrogate', 'a\ud800b'],
+    // The kernel takes these, but a name that prints as something else is refused.
+    ['a C0 control', 'a\x01b'],
+    ['a C1 control (CSI)', 'a\u009bb'],
+    ['DEL', 'a\x7fb'],
+    ['a line separator', 'a\u2028b'],
+    ['a right-to-left override', 'a\u202eb'],
   ])('rejects %s', (_what, name) => {
     expectError(() => validateInterfaceName(name), ArgumentError, 'ERR_INVALID_IFNAME', 'name');
   });
@@ -85,15 +90,17 @@ describe('validateInterfaceName', () => {
     expect(() => validateInterfaceName('veth%d')).toThrow(/template/);
   });
 
-  it('agrees with a direct transcription of dev_valid_name() plus the % rule', () => {
+  it('agrees with a direct transcription of dev_valid_name() plus the % rule and the deceptive characters', () => {
     const kernelSpace = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0xa0]);
+    const deceptive = (cp: number) => cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || [0x61c, 0x200e, 0x200f, 0x2028, 0x2029].includes(cp) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
     const devValidName = (name: string) => {
       const b = Buffer.from(name);
       if (b.toString() !== name) return false;
       if (b.length === 0 || b.length >= 16 || name === '.' || name === '..') return false;
+      if ([...name].some((ch) => deceptive(ch.codePointAt(0)!))) return false;
       return !b.some((c) => c === 0 || c === 0x2f || c === 0x3a || c === 0x25 || kernelSpace.has(c));
     };
-    const unit = fc.constantFrom(...'ab.é/:% \t\n\0\u00a0à😀-_'.split(/(?:)/u));
+    const unit = fc.constantFrom(...'ab.é/:% \t\n\0\u00a0à😀-_\u0001\u009b\u2028\u202e'.split(/(?:)/u));
     fc.assert(
       fc.property(fc.oneof(fc.string({ unit, maxLength: 18 }), fc.string({ maxLength: 18 }), fc.string({ unit: 'binary', maxLength: 16 })), (name) => {
         let ok = true;
@@ -136,8 +143,21 @@ describe('validateNamespaceName', () => {
     ['DEL', 'a\x7f'],
     ['leading dash', '-n'],
     ['lone surrogate', '\udc00'],
+    ['a C1 control (CSI, U+009B)', 'a\u009b31m'],
+    ['a line separator (U+2028)', 'a\u2028b'],
+    ['a paragraph separator (U+2029)', 'a\u2029b'],
+    ['a right-to-left override (U+202E)', 'abc\u202etxt.exe'],
+    ['a right-to-left isolate (U+2067)', 'a\u2067b'],
+    ['an Arabic letter mark (U+061C)', 'a\u061cb'],
   ])('rejects %s', (_what, name) => {
     expectError(() => validateNamespaceName(name), ArgumentError, 'ERR_INVALID_NETNS_NAME', 'name');
+  });
+
+  it('quotes refused names with their deceptive characters escaped', () => {
+    const e = expectError(() => validateNamespaceName('abc\u202etxt'), ArgumentError, 'ERR_INVALID_NETNS_NAME', 'name');
+    expect(e.message).toContain('"abc\\u202etxt"');
+    expect(e.message).toMatch(/bidirectional control \(U\+202E\)/);
+    expect(e.message).not.toMatch(/\u202e/);
   });
 
   it.each([undefined, null, 1, {}, ['blue']])('rejects non-string %j', (v) => {

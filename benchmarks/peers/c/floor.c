@@ -1,8 +1,9 @@
 /*
  * floor: W(N) in hand-written C over raw NETLINK_ROUTE sockets, the kernel floor that the
- * other peers (and rtnetlink) are compared with. See /work/shared/PERFORMANCE.md.
+ * other peers (and rtnetlink) are compared with.
  *
- *   floor [--sequential | --pipelined] N setup              (default --pipelined)
+ *   floor [--sequential | --pipelined] [--threads=1|2] [--ipv6=off] N setup
+ *                                                           (default --pipelined, 1 thread)
  *   floor [--teardown=netns | --teardown=group] N teardown  (default netns)
  * (options may also follow N and the phase)
  *
@@ -14,7 +15,10 @@
  * an RCU grace period, ~19 ms) with IFLA_MASTER, IFF_UP and a link group in the same create
  * request; then, from inside c<i>: lo up, eth0 up, address, default route.
  * --sequential waits for each request's ACK; --pipelined puts many requests in one sendmsg
- * and matches the ACKs afterwards.
+ * and matches the ACKs afterwards. --threads=2 splits the containers between two threads,
+ * each with its own sockets (namespace membership is per thread, so each unshares and returns
+ * on its own). --ipv6=off disables IPv6 in each namespace before its eth0 exists (no link-local
+ * address, no DAD or MLD traffic on the bridge), as the library's `ipv6: false` does.
  *
  * Teardown: --teardown=netns unmounts and unlinks every namespace (the kernel then destroys
  * their veths in batches) and waits on an RTNLGRP_LINK socket until every h<i> is gone, then
@@ -25,6 +29,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,10 +83,11 @@ static int nl_open(int groups) {
 
 /* ---- request building: messages are appended to one buffer, then sent in one sendmsg ---- */
 
-static _Alignas(16) char sbuf[1 << 20];
-static size_t slen;
-static unsigned nmsgs; /* messages in sbuf */
-static uint32_t seq;
+/* Per thread: with --threads=2 each thread builds and sends its own requests. */
+static __thread _Alignas(16) char sbuf[1 << 20];
+static __thread size_t slen;
+static __thread unsigned nmsgs; /* messages in sbuf */
+static __thread uint32_t seq;
 
 static void *put(const void *data, size_t len) {
   size_t need = NLMSG_ALIGN(len);
@@ -131,7 +137,7 @@ static unsigned flush(int fd) {
   return n;
 }
 
-static _Alignas(16) char rbuf[1 << 16];
+static __thread _Alignas(16) char rbuf[1 << 16];
 
 /* Reads `count` ACKs from fd; any error is fatal. allow_err is an errno that counts as ok. */
 static void wait_acks(int fd, unsigned count, int allow_err) {
@@ -255,6 +261,16 @@ static void netns_dir_init(void) {
 /* Creates /run/netns/<name> holding a new network namespace. While inside it (right after
  * unshare) opens the namespace's netlink socket and an fd of it for IFLA_NET_NS_FD, which
  * saves the setns-in/setns-out a socket per namespace would otherwise cost. */
+static int ipv6_off;
+
+/* Writes "1" to a sysctl of the namespace the thread is in (/proc/sys/net follows the opener's
+ * namespace). */
+static void sysctl_set(const char *path) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, "1", 1) != 1) die(path);
+  close(fd);
+}
+
 static void netns_add(const char *name, int hostns, int *nsfd, int *sock) {
   char path[64];
   snprintf(path, sizeof path, NETNS_DIR "/%s", name);
@@ -262,8 +278,13 @@ static void netns_add(const char *name, int hostns, int *nsfd, int *sock) {
   if (fd < 0) die(path);
   close(fd);
   if (unshare(CLONE_NEWNET) < 0) die("unshare");
-  if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0) die("bind mount netns");
-  *nsfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  /* thread-self: with two threads, /proc/self would name the main thread's namespace. */
+  if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0) die("bind mount netns");
+  if (ipv6_off) {
+    sysctl_set("/proc/sys/net/ipv6/conf/all/disable_ipv6");
+    sysctl_set("/proc/sys/net/ipv6/conf/default/disable_ipv6");
+  }
+  *nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (*nsfd < 0) die("open ns");
   *sock = nl_open(0);
   if (setns(hostns, CLONE_NEWNET) < 0) die("setns back");
@@ -278,7 +299,57 @@ static void netns_delete(const char *name) {
 
 /* ---- phases ---- */
 
-static void setup(int n, int pipelined) {
+struct range {
+  int first, last, pipelined, br, hostns;
+};
+
+/* Containers first..last: namespaces, veths and their insides, CHUNK at a time. */
+static void *setup_range(void *arg) {
+  const struct range *r = arg;
+  int host = nl_open(0);
+  int nsfd[CHUNK], sock[CHUNK];
+  unsigned acks[CHUNK];
+  for (int first = r->first; first <= r->last; first += CHUNK) {
+    int count = r->last - first + 1 < CHUNK ? r->last - first + 1 : CHUNK;
+    for (int k = 0; k < count; k++) {
+      char name[16];
+      snprintf(name, sizeof name, "c%d", first + k);
+      netns_add(name, r->hostns, &nsfd[k], &sock[k]);
+    }
+    /* Host side: every veth of the chunk, in one sendmsg when pipelined. */
+    unsigned host_acks = 0;
+    for (int k = 0; k < count; k++) {
+      veth_add(first + k, r->br, nsfd[k]);
+      if (!r->pipelined) request(host, 0);
+    }
+    if (r->pipelined) host_acks = flush(host);
+    /* Inside: the kernel handled the host requests during sendmsg, so eth0 exists already. */
+    for (int k = 0; k < count; k++) {
+      int i = first + k;
+      link_set_up(1, NULL); /* lo */
+      if (!r->pipelined) request(sock[k], 0);
+      link_set_up(2, NULL); /* eth0: up first, so the address brings its prefix route */
+      if (!r->pipelined) request(sock[k], 0);
+      addr_add(2, ip4(10, 200, i / 250, i % 250 + 2), 16);
+      if (!r->pipelined) request(sock[k], 0);
+      default_route(2, ip4(10, 200, 0, 1));
+      if (!r->pipelined) request(sock[k], 0);
+      if (r->pipelined) acks[k] = flush(sock[k]);
+    }
+    if (r->pipelined) {
+      wait_acks(host, host_acks, 0);
+      for (int k = 0; k < count; k++) wait_acks(sock[k], acks[k], 0);
+    }
+    for (int k = 0; k < count; k++) {
+      close(sock[k]);
+      close(nsfd[k]);
+    }
+  }
+  close(host);
+  return NULL;
+}
+
+static void setup(int n, int pipelined, int threads) {
   int host = nl_open(0);
   int hostns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   if (hostns < 0) die("open host ns");
@@ -296,46 +367,20 @@ static void setup(int n, int pipelined) {
   int br = link_index(host, "br0");
   addr_add(br, ip4(10, 200, 0, 1), 16);
   request(host, 0);
-
-  static int nsfd[CHUNK], sock[CHUNK];
-  static unsigned acks[CHUNK];
-  for (int first = 1; first <= n; first += CHUNK) {
-    int count = n - first + 1 < CHUNK ? n - first + 1 : CHUNK;
-    for (int k = 0; k < count; k++) {
-      char name[16];
-      snprintf(name, sizeof name, "c%d", first + k);
-      netns_add(name, hostns, &nsfd[k], &sock[k]);
-    }
-    /* Host side: every veth of the chunk, in one sendmsg when pipelined. */
-    unsigned host_acks = 0;
-    for (int k = 0; k < count; k++) {
-      veth_add(first + k, br, nsfd[k]);
-      if (!pipelined) request(host, 0);
-    }
-    if (pipelined) host_acks = flush(host);
-    /* Inside: the kernel handled the host requests during sendmsg, so eth0 exists already. */
-    for (int k = 0; k < count; k++) {
-      int i = first + k;
-      link_set_up(1, NULL); /* lo */
-      if (!pipelined) request(sock[k], 0);
-      link_set_up(2, NULL); /* eth0: up first, so the address brings its prefix route */
-      if (!pipelined) request(sock[k], 0);
-      addr_add(2, ip4(10, 200, i / 250, i % 250 + 2), 16);
-      if (!pipelined) request(sock[k], 0);
-      default_route(2, ip4(10, 200, 0, 1));
-      if (!pipelined) request(sock[k], 0);
-      if (pipelined) acks[k] = flush(sock[k]);
-    }
-    if (pipelined) {
-      wait_acks(host, host_acks, 0);
-      for (int k = 0; k < count; k++) wait_acks(sock[k], acks[k], 0);
-    }
-    for (int k = 0; k < count; k++) {
-      close(sock[k]);
-      close(nsfd[k]);
-    }
-  }
   close(host);
+
+  /* Contiguous halves: each thread's chunks stay as large as with one thread. */
+  struct range ranges[2];
+  pthread_t tids[2];
+  int per = (n + threads - 1) / threads;
+  for (int t = 0; t < threads; t++) {
+    ranges[t] = (struct range){.first = 1 + t * per, .last = (t + 1) * per < n ? (t + 1) * per : n,
+                               .pipelined = pipelined, .br = br, .hostns = hostns};
+    if (ranges[t].first > ranges[t].last) { threads = t; break; }
+    if (t > 0 && (errno = pthread_create(&tids[t], NULL, setup_range, &ranges[t]))) die("pthread_create");
+  }
+  setup_range(&ranges[0]);
+  for (int t = 1; t < threads; t++) pthread_join(tids[t], NULL);
   close(hostns);
 }
 
@@ -418,7 +463,7 @@ static void teardown(int n, int by_group) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: floor [--sequential|--pipelined] N setup\n"
+  fprintf(stderr, "usage: floor [--sequential|--pipelined] [--threads=1|2] [--ipv6=off] N setup\n"
                   "       floor [--teardown=netns|--teardown=group] N teardown\n");
   exit(2);
 }
@@ -426,10 +471,13 @@ static void usage(void) {
 int main(int argc, char **argv) {
   /* Options may come before or after N and the phase: `floor --sequential 100 setup` too. */
   const char *pos[2] = {0};
-  int npos = 0, pipelined = 1, by_group = 0;
+  int npos = 0, pipelined = 1, by_group = 0, threads = 1;
   for (int k = 1; k < argc; k++) {
     if (!strcmp(argv[k], "--sequential")) pipelined = 0;
     else if (!strcmp(argv[k], "--pipelined")) pipelined = 1;
+    else if (!strcmp(argv[k], "--threads=1")) threads = 1;
+    else if (!strcmp(argv[k], "--threads=2")) threads = 2;
+    else if (!strcmp(argv[k], "--ipv6=off")) ipv6_off = 1;
     else if (!strcmp(argv[k], "--teardown=netns")) by_group = 0;
     else if (!strcmp(argv[k], "--teardown=group")) by_group = 1;
     else if (argv[k][0] != '-' && npos < 2) pos[npos++] = argv[k];
@@ -439,7 +487,7 @@ int main(int argc, char **argv) {
   int n = atoi(pos[0]);
   if (n < 1 || n > MAX_N) usage();
   double t0 = now_ms();
-  if (!strcmp(pos[1], "setup")) setup(n, pipelined);
+  if (!strcmp(pos[1], "setup")) setup(n, pipelined, threads);
   else if (!strcmp(pos[1], "teardown")) teardown(n, by_group);
   else usage();
   printf("{\"ms\": %.3f}\n", now_ms() - t0);

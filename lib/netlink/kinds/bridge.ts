@@ -5,6 +5,8 @@ import { type Attr, type FieldTable, readAttrs, scalar, tableRead, tableWriters,
 import {
   IFLA_BR_AGEING_TIME,
   IFLA_BR_FORWARD_DELAY,
+  IFLA_BR_HELLO_TIME,
+  IFLA_BR_MAX_AGE,
   IFLA_BR_MCAST_SNOOPING,
   IFLA_BR_PRIORITY,
   IFLA_BR_STP_STATE,
@@ -16,6 +18,8 @@ export interface BridgeInfoData {
   /** 0 off, 1 on. */
   stpState?: number;
   forwardDelay?: number;
+  helloTime?: number;
+  maxAge?: number;
   ageingTime?: number;
   priority?: number;
   vlanFiltering?: boolean;
@@ -29,6 +33,8 @@ const fields: FieldTable<BridgeInfoData> = [
   ['stpState', IFLA_BR_STP_STATE, scalar.u32],
   ['forwardDelay', IFLA_BR_FORWARD_DELAY, scalar.u32],
   ['ageingTime', IFLA_BR_AGEING_TIME, scalar.u32],
+  ['helloTime', IFLA_BR_HELLO_TIME, scalar.u32],
+  ['maxAge', IFLA_BR_MAX_AGE, scalar.u32],
   ['priority', IFLA_BR_PRIORITY, scalar.u16],
   ['mcastSnooping', IFLA_BR_MCAST_SNOOPING, scalar.bool8],
   ['vlanFiltering', IFLA_BR_VLAN_FILTERING, scalar.bool8],

@@ -1,0 +1,58 @@
+// Where an awaited single operation's time goes, µs per call (set link up, on the JS thread's
+// inline path): the public call; the same request, already built, through the connection (its
+// queue, the microtask hops that let one tick's calls share a sendmsg, the promise, decoding
+// the answer); and the bare exchange with the kernel through the addon. Interleaved rounds in
+// one process; medians.
+//   scripts/sandbox npx tsx benchmarks/micro/per-call.ts [--count 20000] [--rounds 5]
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import * as rt from '../../lib/index.js';
+import { linkUpRequest } from '../../lib/route/links.js';
+import { send, withConnection } from '../../lib/target.js';
+import { native } from '../../lib/native.js';
+import type { Connection } from '../../lib/connection.js';
+
+const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } } });
+const count = Number(values.count);
+
+execFileSync('ip', ['link', 'add', 'pc0', 'type', 'bridge']);
+const index = (await rt.getLink('pc0')).index;
+let conn: Connection | undefined;
+await withConnection(undefined, async (c) => {
+  conn = c;
+});
+const fd = await native.openNetlink(-1, 0, []);
+// RTM_NEWLINK, NLM_F_REQUEST|NLM_F_ACK, ifinfomsg { index, flags IFF_UP, change IFF_UP }.
+const request = Buffer.alloc(32);
+request.writeUInt32LE(32, 0);
+request.writeUInt16LE(16, 4);
+request.writeUInt16LE(5, 6);
+request.writeInt32LE(index, 20);
+request.writeUInt32LE(1, 24);
+request.writeUInt32LE(1, 28);
+const answers = Buffer.alloc(64 * 1024);
+let seq = 0;
+
+const variants: Record<string, () => Promise<unknown>> = {
+  'setLinkUp(index), the public call': () => rt.setLinkUp(index),
+  'the same request, built, through the connection': () => send(conn!, linkUpRequest(index)),
+  'the bare exchange (addon, kernel)': async () => {
+    request.writeUInt32LE(++seq, 8);
+    const got = native.transactInline(fd, request, seq, 1, 1, answers);
+    if (typeof got !== 'number' || answers.readInt32LE(16) !== 0) throw new Error('the kernel refused the request');
+  },
+};
+
+for (const run of Object.values(variants)) for (let i = 0; i < 3000; i++) await run();
+const samples = new Map<string, number[]>();
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const [name, run] of Object.entries(variants)) {
+    const t = performance.now();
+    for (let i = 0; i < count; i++) await run();
+    samples.set(name, [...(samples.get(name) ?? []), ((performance.now() - t) * 1000) / count]);
+  }
+}
+console.log(`| awaited set link up | µs per call (median of ${values.rounds} rounds of ${count}) |\n|---|---:|`);
+for (const [name, xs] of samples) console.log(`| ${name} | ${[...xs].sort((a, b) => a - b)[xs.length >> 1]!.toFixed(2)} |`);
+native.close(fd);
+process.exit(0);

@@ -1,0 +1,63 @@
+// The library's modules import each other without a circle (the operations depend on
+// lib/handle.ts, and lib/namespace.ts builds the Namespace methods on top of them). Type-only
+// imports are erased and do not count.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const LIB = join(dirname(fileURLToPath(import.meta.url)), '../../lib');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** The modules `file` imports at run time (not `import type`, not `{ type X }` only). */
+function runtimeImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?([^'";]*?)\s*from\s+'(\.[^']+)'/gm)) {
+    if (m[1]) continue;
+    const names = /\{([^}]*)\}/.exec(m[2]!)?.[1];
+    if (names !== undefined && !/\*|^\s*\w+\s*,/.test(m[2]!) && names.split(',').every((n) => n.trim() === '' || n.trim().startsWith('type '))) continue;
+    out.push(normalize(join(dirname(file), m[3]!.replace(/\.js$/, '.ts'))));
+  }
+  return out;
+}
+
+function cycles(graph: Map<string, string[]>): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (n: string) => {
+    state.set(n, 'open');
+    stack.push(n);
+    for (const m of graph.get(n) ?? []) {
+      if (state.get(m) === 'open') found.push([...stack.slice(stack.indexOf(m)), m]);
+      else if (!state.has(m)) visit(m);
+    }
+    stack.pop();
+    state.set(n, 'done');
+  };
+  for (const n of graph.keys()) if (!state.has(n)) visit(n);
+  return found;
+}
+
+describe('module graph', () => {
+  it('has no import circle', () => {
+    const graph = new Map(sources(LIB).map((f) => [f, runtimeImports(f)]));
+    expect(graph.size).toBeGreaterThan(50);
+    const rel = (p: string) => p.slice(LIB.length + 1);
+    expect(cycles(graph).map((c) => c.map(rel).join(' -> '))).toEqual([]);
+  });
+
+  it('would see one: the operations importing the Namespace class would close a circle', () => {
+    const graph = new Map(sources(LIB).map((f) => [f, runtimeImports(f)]));
+    const links = join(LIB, 'route/links.ts');
+    graph.set(links, [...graph.get(links)!, join(LIB, 'namespace.ts')]);
+    expect(cycles(graph).length).toBeGreaterThan(0);
+  });
+});
