@@ -100,6 +100,16 @@ constexpr int kForeignCreationGraceMs = 2000;
 
 enum class Leftover { kGone, kNetwork, kRemoved };
 
+// Whether NAME still names the file held open as heldFd, with nothing mounted on it. A creation
+// mounts and then drops its lock without the run dir's lock, so what was seen before taking the
+// file's lock may be out of date once it is taken (unlinking a mount point then fails EBUSY).
+bool NamesThisUnmountedFile(int dirFd, const std::string &name, int heldFd) {
+  struct stat held, now;
+  // The last component is followed into a mount on it: a namespace there shows nsfs's device.
+  return fstat(heldFd, &held) == 0 && fstatat(dirFd, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+         held.st_dev == now.st_dev && held.st_ino == now.st_ino;
+}
+
 // Judges RUN_DIR/NAME under the run dir's LOCK_EX: an empty file with nothing mounted on it and
 // no creation holding it is a crash leftover and is unlinked; with `grace`, one not made by us
 // must first be old enough. Anything else is reported in `found` and left alone. False with the
@@ -111,6 +121,7 @@ bool ClearLeftoverUnderLock(int dirFd, const std::string &runDir, const std::str
     if (!FlockPolled(dirFd, LOCK_EX, job, runDir)) return false;
     bool ok = InspectNamespaceFile(dirFd, name, path, true, true, found, job);
     int waitMs = 0;
+    bool again = false;
     int creating = -1;  // the file of a creation in progress, to wait on
     outcome = found.kind == NsFile::kNetwork ? Leftover::kNetwork : Leftover::kGone;
     if (ok && found.kind == NsFile::kEmpty && !found.mounted) {
@@ -121,6 +132,9 @@ bool ClearLeftoverUnderLock(int dirFd, const std::string &runDir, const std::str
       } else if (flock(found.fd, LOCK_EX | LOCK_NB) != 0) {
         creating = found.fd;
         found.fd = -1;
+      } else if (!NamesThisUnmountedFile(dirFd, name, found.fd)) {
+        // The creation mounted and let go between the look and the lock: look again.
+        again = true;
       } else if (unlinkat(dirFd, name.c_str(), 0) == 0) {
         outcome = Leftover::kRemoved;
       } else if (errno != ENOENT) {
@@ -138,6 +152,7 @@ bool ClearLeftoverUnderLock(int dirFd, const std::string &runDir, const std::str
       if (!ok) return false;
       continue;
     }
+    if (ok && again) continue;
     if (!ok || waitMs <= 0) return ok;
     if (!WaitOrCancelled(waitMs, job)) return job.Fail(ECANCELED, "flock", runDir), false;
   }
