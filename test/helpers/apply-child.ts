@@ -2,12 +2,14 @@
 // processes at once (test/integration/concurrent-apply.test.ts). Run as
 // `node --import tsx test/helpers/apply-child.ts` inside the sandbox. It loads everything
 // first and says "ready", so the test can start the applies together; then each line
-// "apply N" on stdin runs applyTopology(W(N)) and is answered by "result {json}". It exits
-// when stdin closes.
+// "apply N" on stdin runs applyTopology(W(N)) and is answered by "result {json}", and each line
+// "clear NAME" runs the recovery of a run dir file that is no namespace (lib/run-dir.ts) and is
+// answered by "result {json}" too (a ClearOutcome). It exits when stdin closes.
 import { createInterface } from 'node:readline';
 
 const lib = await import('../../lib/index.js');
 const { workload } = await import('../../benchmarks/lib/workload.js');
+const { clearCrashLeftover } = await import('../../lib/run-dir.js');
 
 export interface ApplyOutcome {
   ok: boolean;
@@ -19,9 +21,22 @@ export interface ApplyOutcome {
   failed?: { item: string; code?: string; message: string }[];
 }
 
+export interface ClearOutcome {
+  outcome?: string;
+  error?: { code?: string; message: string };
+}
+
 process.stdout.write('ready\n');
 for await (const line of createInterface({ input: process.stdin })) {
   const [command, arg] = line.split(' ');
+  if (command === 'clear') {
+    const out: ClearOutcome = await clearCrashLeftover(arg!).then(
+      (outcome) => ({ outcome }),
+      (e: Error & { code?: string }) => ({ error: { ...(e.code !== undefined ? { code: e.code } : {}), message: e.message } }),
+    );
+    process.stdout.write(`result ${JSON.stringify(out)}\n`);
+    continue;
+  }
   if (command !== 'apply') continue;
   const t0 = performance.now();
   let out: ApplyOutcome;
