@@ -283,14 +283,17 @@ export class Connection extends EventEmitter {
     // went through some awaits before reaching the queue, without waiting for the event loop.
     // (A resolved promise's then() rather than queueMicrotask(): Node wraps the latter for
     // async hooks, and eight of them were a visible part of an awaited request.)
-    const later = (hops: number): void => {
-      RESOLVED.then(() => {
-        if (hops > 0) return later(hops - 1);
-        this.flushScheduled = false;
-        this.flush();
-      });
+    // One closure for all the hops: this runs for every awaited request.
+    let hops = FLUSH_HOPS;
+    const hop = (): void => {
+      if (hops-- > 0) {
+        RESOLVED.then(hop);
+        return;
+      }
+      this.flushScheduled = false;
+      this.flush();
     };
-    later(FLUSH_HOPS);
+    RESOLVED.then(hop);
   }
 
   private flush(): void {

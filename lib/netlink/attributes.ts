@@ -275,6 +275,11 @@ export function writeAttrs(
   unknown: readonly Attr[] = [],
   layout?: readonly Attr[],
 ): void {
+  // A new request (nothing decoded to follow): the writers in order, without the Map and Set.
+  if (layout === undefined && unknown.length === 0 && Array.isArray(fields) && distinctTypes(fields)) {
+    for (let i = 0; i < fields.length; i++) (fields[i] as readonly [number, FieldWriter])[1](a, undefined);
+    return;
+  }
   const pending = new Map(fields);
   const rest = new Set(unknown);
   for (const like of layout ?? []) {
@@ -288,6 +293,14 @@ export function writeAttrs(
   }
   for (const write of pending.values()) write(a, undefined);
   for (const attr of rest) writeRawAttr(a, attr);
+}
+
+/** Whether no two writers share a type (the Map above keeps the last one's writer). */
+function distinctTypes(fields: readonly (readonly [number, FieldWriter])[]): boolean {
+  for (let i = 1; i < fields.length; i++) {
+    for (let j = 0; j < i; j++) if (fields[i]![0] === fields[j]![0]) return false;
+  }
+  return true;
 }
 
 /**
@@ -346,18 +359,25 @@ export type FieldTable<M> = ReadonlyArray<
 /** Writers for the fields of `m` that are set, in table order (the default wire order). */
 export function tableWriters<M>(table: FieldTable<M>, m: Partial<M>): [number, FieldWriter][] {
   const out: [number, FieldWriter][] = [];
-  for (const [key, type, codec] of table) {
-    const value = m[key];
-    if (value !== undefined && value !== null) out.push([type, (a, like) => codec.write(a, type, value, like)]);
+  // Indexed, not for-of with destructuring: this runs for every request and every field of
+  // its table, and the iterator objects were most of what a request allocated.
+  for (let i = 0; i < table.length; i++) {
+    const entry = table[i]!;
+    const value = m[entry[0]];
+    if (value === undefined || value === null) continue;
+    const type = entry[1];
+    const codec = entry[2];
+    out.push([type, (a, like) => codec.write(a, type, value, like)]);
   }
   return out;
 }
 
 /** Decodes `attr` into `m` if the table models its type. Returns whether it did. */
 export function tableRead<M>(table: FieldTable<M>, m: Partial<M>, attr: Attr): boolean {
-  for (const [key, type, codec] of table) {
-    if (type === attr.type) {
-      m[key] = codec.read(attr.data) as M[typeof key];
+  for (let i = 0; i < table.length; i++) {
+    const entry = table[i]!;
+    if (entry[1] === attr.type) {
+      m[entry[0]] = entry[2].read(attr.data) as M[typeof entry[0]];
       return true;
     }
   }
