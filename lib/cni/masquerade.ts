@@ -14,6 +14,7 @@ import { decodeRule, getRules, type NftExpr } from '../nftables/codec.js';
 import * as C from '../nftables/constants.js';
 import { TABLE, sendBatch } from '../nftables/ours.js';
 import { NETLINK_NETFILTER } from '../netlink/message.js';
+import type { Connection } from '../connection.js';
 import { withConnection } from '../target.js';
 
 /** The base chain (in table `rtnetlink`, families ip and ip6) that holds the CNI rules. */
@@ -72,8 +73,9 @@ function masqueradeExpressions(address: string): { family: number; expressions: 
 // nfnetlink runs one batch per datagram and drops what follows it, and the connection may
 // send queued requests together: so every nf_tables exchange of the plugin waits its turn.
 let nftTail: Promise<unknown> = Promise.resolve();
-function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
-  const next = nftTail.then(fn, fn);
+function withNftTurn<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+  const run = () => withConnection(undefined, fn, NETLINK_NETFILTER);
+  const next = nftTail.then(run, run);
   nftTail = next.catch(() => undefined);
   return next;
 }
@@ -82,63 +84,53 @@ function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
 export async function addContainerMasquerade(addresses: readonly string[], comment: string): Promise<void> {
   if (addresses.length === 0) return;
   const rules = addresses.map(masqueradeExpressions);
-  await oneAtATime(() => withConnection(
-    undefined,
-    (conn) =>
-      sendBatch(
-        conn,
-        (b) => {
-          for (const family of new Set(rules.map((r) => r.family))) {
-            b.newTable(family, TABLE).newChain(family, TABLE, CNI_CHAIN, { hook: C.NF_INET_POST_ROUTING, priority: C.NF_IP_PRI_NAT_SRC, type: 'nat', policy: 'accept' });
-          }
-          for (const r of rules) b.newRule(r.family, TABLE, CNI_CHAIN, { expressions: r.expressions, comment });
-        },
-        { operation: 'NFT_MSG_NEWRULE', object: comment },
-      ),
-    NETLINK_NETFILTER,
-  ));
+  await withNftTurn((conn) =>
+    sendBatch(
+      conn,
+      (b) => {
+        for (const family of new Set(rules.map((r) => r.family))) {
+          b.newTable(family, TABLE).newChain(family, TABLE, CNI_CHAIN, { hook: C.NF_INET_POST_ROUTING, priority: C.NF_IP_PRI_NAT_SRC, type: 'nat', policy: 'accept' });
+        }
+        for (const r of rules) b.newRule(r.family, TABLE, CNI_CHAIN, { expressions: r.expressions, comment });
+      },
+      { operation: 'NFT_MSG_NEWRULE', object: comment },
+    ),
+  );
 }
 
 /** The CNI rules (both families) whose comment passes `select`, with their handles. */
 function findRules(select: (comment: string) => boolean) {
-  return oneAtATime(() => withConnection(
-    undefined,
-    async (conn) => {
-      const found: { family: number; handle: bigint; comment: string }[] = [];
-      for (const family of [C.NFPROTO_IPV4, C.NFPROTO_IPV6]) {
-        try {
-          const msgs = await conn.dump((w, seq) => getRules(w, seq, family, TABLE, CNI_CHAIN), { operation: 'NFT_MSG_GETRULE', object: `${TABLE} ${CNI_CHAIN}` });
-          for (const m of msgs) {
-            const r = decodeRule(m);
-            if (r.chain === CNI_CHAIN && r.comment !== undefined && r.comment.startsWith(TAG) && select(r.comment)) {
-              found.push({ family, handle: r.handle, comment: r.comment });
-            }
+  return withNftTurn(async (conn) => {
+    const found: { family: number; handle: bigint; comment: string }[] = [];
+    for (const family of [C.NFPROTO_IPV4, C.NFPROTO_IPV6]) {
+      try {
+        const msgs = await conn.dump((w, seq) => getRules(w, seq, family, TABLE, CNI_CHAIN), { operation: 'NFT_MSG_GETRULE', object: `${TABLE} ${CNI_CHAIN}` });
+        for (const m of msgs) {
+          const r = decodeRule(m);
+          if (r.chain === CNI_CHAIN && r.comment !== undefined && r.comment.startsWith(TAG) && select(r.comment)) {
+            found.push({ family, handle: r.handle, comment: r.comment });
           }
-        } catch (e) {
-          // No table or chain in this family: no rules.
-          if (!(e instanceof NetlinkError && e.code === 'ENOENT')) throw e;
         }
+      } catch (e) {
+        // No table or chain in this family: no rules.
+        if (!(e instanceof NetlinkError && e.code === 'ENOENT')) throw e;
       }
-      return found;
-    },
-    NETLINK_NETFILTER,
-  ));
+    }
+    return found;
+  });
 }
 
 async function deleteRules(rules: { family: number; handle: bigint; comment: string }[]): Promise<number> {
   if (rules.length === 0) return 0;
-  await oneAtATime(() => withConnection(
-    undefined,
-    (conn) =>
-      sendBatch(
-        conn,
-        (b) => {
-          for (const r of rules) b.delRule(r.family, TABLE, CNI_CHAIN, r.handle);
-        },
-        { operation: 'NFT_MSG_DELRULE', object: `${TABLE} ${CNI_CHAIN}` },
-      ),
-    NETLINK_NETFILTER,
-  ));
+  await withNftTurn((conn) =>
+    sendBatch(
+      conn,
+      (b) => {
+        for (const r of rules) b.delRule(r.family, TABLE, CNI_CHAIN, r.handle);
+      },
+      { operation: 'NFT_MSG_DELRULE', object: `${TABLE} ${CNI_CHAIN}` },
+    ),
+  );
   return rules.length;
 }
 
