@@ -79,12 +79,23 @@ async function ensureAddress(index: number, a: AddressSpec, journal: Journal | u
   }
 }
 
-/** Sets a sysctl, journaling its value before (inside `netns`, or the host's). */
-async function setSysctlJournaled(key: string, value: string | number | boolean, journal: Journal, netns?: NamespaceHandle): Promise<void> {
-  const where = netns ? { netns } : {};
+/** Where a sysctl is set: inside a namespace of the spec (the host's when omitted). */
+interface SysctlTarget {
+  ns: NamespaceHandle;
+  spec: NamespaceSpec;
+  created: boolean;
+}
+
+/** Sets a sysctl, journaling its value before. Not in a namespace this call created: rollback
+ *  deletes that namespace anyway, so there is nothing to read or restore. */
+async function setSysctlJournaled(key: string, value: string | number | boolean, journal: Journal, inside?: SysctlTarget): Promise<void> {
+  const where = inside ? { netns: inside.ns } : {};
+  if (inside?.created) return void (await setSysctl(key, value, where));
   const before = await getSysctl(key, where);
   await setSysctl(key, value, where);
-  journal.onRollback(() => setSysctl(key, before, where));
+  // A named namespace by its name: its handle is closed by the time a rollback runs.
+  const restoreIn = inside ? { netns: inside.spec.anonymous ? inside.ns : inside.spec.name } : {};
+  journal.onRollback(() => setSysctl(key, before, restoreIn));
 }
 
 /** A bridge (of the host, or of a host namespace): created and marked; or, when one exists,
@@ -272,8 +283,10 @@ async function openExisting(n: NamespaceSpec, ctx: Context): Promise<{ ns: Names
     } catch (e) {
       // No network namespace (yet), or gone again: another process may be creating it.
       if (!isCode(e, 'EINVAL') && !isCode(e, 'ELOOP') && !isCode(e, 'ENOENT')) throw e;
+      // A file that is no namespace: a crash leftover, a creation under way, or not ours. A
+      // missing name needs no judging: a creation that gets there first makes ours EEXIST.
+      if (!isCode(e, 'ENOENT') && (await clearCrashLeftover(n.name)) === 'network') continue;
     }
-    if ((await clearCrashLeftover(n.name)) === 'network') continue;
     try {
       return { ns: await createMarkedNamespace(n.name, namespaceMark(ctx.group, n.loopback !== false)), created: true };
     } catch (e) {
@@ -319,7 +332,7 @@ async function openOwned(n: NamespaceSpec, ctx: Context): Promise<{ ns: Namespac
     }
     if (n.ipv6 === false) {
       // Before any link arrives: new devices copy `default`.
-      for (const key of ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']) await setSysctlJournaled(key, 1, ctx.journal, ns);
+      for (const key of ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']) await setSysctlJournaled(key, 1, ctx.journal, { ns, spec: n, created });
     }
     return { ns, created };
   } catch (e) {
@@ -369,7 +382,7 @@ async function configureNamespace(n: NamespaceSpec, ctx: Context): Promise<ItemR
         if (failed) throw failed;
       }
     }
-    for (const [key, value] of Object.entries(n.sysctls ?? {})) await setSysctlJournaled(key, value, ctx.journal, ns);
+    for (const [key, value] of Object.entries(n.sysctls ?? {})) await setSysctlJournaled(key, value, ctx.journal, { ns, spec: n, created: action === 'created' });
     for (const m of n.masquerade ?? []) {
       const r = await addMasquerade({ ...m, netns: ns });
       if (r.added && action !== 'created') ctx.journal.onRollback(() => removeMasquerade({ ...m, netns: n.name }));

@@ -306,7 +306,8 @@ export function topologyGroup(spec: TopologySpec): number {
   if (spec.group !== undefined) return spec.group;
   const bridges = (spec.bridges ?? []).map((b) => b.name);
   const all = (spec.namespaces ?? []).map((n) => n.name);
-  const hosts = bridges.length > 0 ? [] : all.filter((name) => namespaceRoles(spec).hosts.has(name));
+  const roles = bridges.length > 0 ? undefined : namespaceRoles(spec);
+  const hosts = roles ? all.filter((name) => roles.hosts.has(name)) : [];
   const names = bridges.length > 0 ? bridges : hosts.length > 0 ? hosts : all;
   let h = 0x811c9dc5;
   for (const c of names.join('\0')) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;

@@ -3,7 +3,7 @@
 // sets up another application's objects with the plain API, as someone else would, and checks
 // the kernel's state (ip -json) and real packets after apply, rollback and destroy.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -111,13 +111,37 @@ describe.skipIf(!inSandbox)(`ownership: apply adopts and destroy removes only wh
     const spec = specB('b2h');
     const first = await lib.applyTopology(spec);
     expect(first.items.filter((i) => i.item !== 'host').map((i) => i.action)).toEqual(['created', 'created', 'created']);
+    // Adopted, not made again: the same links (ifindex) and the same namespaces (nsfs inode).
+    const identity = () => ({
+      links: ['b1h', 'b2h', 'brB'].map((name) => link(name).ifindex),
+      namespaces: ['b1', 'b2'].map((name) => statSync(`/run/netns/${name}`).ino),
+    });
+    const before = identity();
     const again = await lib.applyTopology(spec);
     expect(again.items.filter((i) => i.item !== 'host').map((i) => i.action)).toEqual(['adopted', 'adopted', 'adopted']);
+    expect(identity()).toEqual(before);
     expect(ping('b1', '10.61.0.3')).toBe(0);
     const removed = await lib.destroyTopology(spec);
     expect(removed.deletedNamespaces.sort()).toEqual(['b1', 'b2']);
     expect(removed.deletedLinks.sort()).toEqual(['b1h', 'b2h', 'brB']);
     expect(hostLinks()).toEqual(['lo']);
+    expect(readdirSync('/run/netns')).toEqual([]);
+  });
+
+  it("rollback puts back a sysctl it changed inside a namespace it adopted, and fails with the apply's TopologyError", async () => {
+    const spec: lib.TopologySpec = {
+      bridges: [{ name: 'brB', addresses: ['10.61.0.1/24'] }],
+      namespaces: [{ name: 'c1', sysctls: { 'net.ipv4.ip_forward': 1 }, interfaces: [{ name: 'eth0', hostName: 'c1h', master: 'brB', addresses: ['10.61.0.2/24'] }] }],
+    };
+    await lib.applyTopology(spec);
+    const forwarding = () => execFileSync('ip', ['netns', 'exec', 'c1', 'cat', '/proc/sys/net/ipv4/ip_forward'], { encoding: 'utf8' }).trim();
+    expect(forwarding()).toBe('1');
+    execFileSync('ip', ['netns', 'exec', 'c1', 'sh', '-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward']);
+    // Adopts c1, turns forwarding on again inside it, then fails at its last step.
+    const err = await lib.applyTopology({ ...spec, routes: [{ to: '10.70.0.0/16', via: '10.99.0.1' }] }).catch((e) => e);
+    expect(err).toBeInstanceOf(lib.TopologyError);
+    expect(err.results.find((r: any) => r.item === 'host').error).toMatchObject({ code: 'ENETUNREACH' });
+    expect(forwarding()).toBe('0');
   });
 
   it('rollback puts back what the failed apply changed, not only what it created', async () => {
