@@ -263,7 +263,8 @@ export async function resolveIndex(conn: Connection, link: LinkRef, field = 'lin
   return (await getLinkMessage(conn, link)).index;
 }
 
-async function getLinkMessage(conn: Connection, link: LinkRef): Promise<LinkMessage> {
+/** One link's message (RTM_GETLINK by index or name); ENODEV when there is none. */
+export async function getLinkMessage(conn: Connection, link: LinkRef): Promise<LinkMessage> {
   const sel = linkSelector(link);
   const reply = await request(conn, rt.RTM_GETLINK, 0, { family: 0, ...sel }, linkLabel(link));
   const msg = reply.messages.find((m) => m.type === rt.RTM_NEWLINK);
