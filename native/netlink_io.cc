@@ -280,6 +280,20 @@ struct Exchange {
 
 }  // namespace
 
+uint32_t NumberMessages(std::vector<uint8_t> &request, uint32_t first) {
+  uint32_t count = 0;
+  size_t off = 0;
+  while (off + sizeof(nlmsghdr) <= request.size()) {
+    uint32_t len;
+    std::memcpy(&len, request.data() + off, sizeof len);
+    if (len < sizeof(nlmsghdr) || off + NLMSG_ALIGN(len) > request.size()) return 0;
+    uint32_t seq = first + count++;
+    std::memcpy(request.data() + off + offsetof(nlmsghdr, nlmsg_seq), &seq, sizeof seq);
+    off += NLMSG_ALIGN(len);
+  }
+  return off == request.size() ? count : 0;
+}
+
 bool ExchangeOnThread(int fd, const uint8_t *request, size_t length, uint32_t firstSeq, uint32_t count, int timeoutMs,
                       std::vector<uint8_t> &buffer, std::vector<uint8_t> &replies, Job &job) {
   Exchange x{};

@@ -194,20 +194,11 @@ Napi::Value NamespaceResult(Napi::Env env, int nsFd, bool withRoute, int routeFd
 bool SendMarkInside(int routeFd, std::vector<uint8_t> requests, std::vector<uint8_t> &buffer, Job &job) {
   // Far from the seqs the namespace's connection will use (from 1) and its provisioning requests.
   constexpr uint32_t kMarkFirstSeq = 0x3f000000;
-  uint32_t count = 0;
-  size_t off = 0;
-  while (off + sizeof(nlmsghdr) <= requests.size()) {
-    nlmsghdr h;
-    std::memcpy(&h, requests.data() + off, sizeof h);
-    if (h.nlmsg_len < sizeof h || off + NLMSG_ALIGN(h.nlmsg_len) > requests.size()) break;
-    h.nlmsg_seq = kMarkFirstSeq + count++;
-    std::memcpy(requests.data() + off, &h, sizeof h);
-    off += NLMSG_ALIGN(h.nlmsg_len);
-  }
-  if (count == 0 || off != requests.size()) return job.Fail(EINVAL, "mark"), false;
+  uint32_t count = NumberMessages(requests, kMarkFirstSeq);
+  if (count == 0) return job.Fail(EINVAL, "mark"), false;
   std::vector<uint8_t> replies;
   if (!ExchangeOnThread(routeFd, requests.data(), requests.size(), kMarkFirstSeq, count, 5000, buffer, replies, job)) return false;
-  for (off = 0; off + sizeof(nlmsghdr) <= replies.size();) {
+  for (size_t off = 0; off + sizeof(nlmsghdr) <= replies.size();) {
     nlmsghdr h;
     std::memcpy(&h, replies.data() + off, sizeof h);
     if (h.nlmsg_len < sizeof h || off + h.nlmsg_len > replies.size()) break;

@@ -25,20 +25,6 @@ uint32_t ReadU32(const std::vector<uint8_t> &b, size_t at) {
 
 void WriteU32(std::vector<uint8_t> &b, size_t at, uint32_t v) { std::memcpy(b.data() + at, &v, sizeof v); }
 
-// Numbers the messages of a request buffer from `first`; returns how many there are, or 0 if
-// a length does not walk the buffer exactly (TypeScript never sends that).
-uint32_t NumberMessages(std::vector<uint8_t> &request, uint32_t first) {
-  uint32_t count = 0;
-  size_t off = 0;
-  while (off + sizeof(nlmsghdr) <= request.size()) {
-    uint32_t len = ReadU32(request, off);
-    if (len < sizeof(nlmsghdr) || off + NLMSG_ALIGN(len) > request.size()) return 0;
-    WriteU32(request, off + offsetof(nlmsghdr, nlmsg_seq), first + count++);
-    off += NLMSG_ALIGN(len);
-  }
-  return off == request.size() ? count : 0;
-}
-
 // What the kernel said to each host request (by seq - first): refused or not, and the peer
 // index its echo names (IFLA_LINK, 0 when none). One pass over all the job's answers.
 struct HostAnswers {

@@ -9,9 +9,9 @@ import { NETLINK_NETFILTER } from '../netlink/message.js';
 import { withConnection, netnsLabel, type NetnsOption } from '../target.js';
 import { checkNetnsOption } from '../route/links.js';
 import { ipAddress, netnsShape, port } from '../fields.js';
-import { custom, object, oneOf, optional, type Shape } from '../schema.js';
+import { custom, object, oneOf, optional, type Shape, fieldPath } from '../schema.js';
 import { describeValue } from '../validate.js';
-import { dnatExprs, portForwardTag, recognisePortForward, type DnatHook, type PortForwardMatch, type PortForwardSpec } from './codec.js';
+import { dnatExprs, endpointText, portForwardTag, recognisePortForward, type DnatHook, type PortForwardMatch, type PortForwardSpec } from './codec.js';
 import * as C from './constants.js';
 import { TABLE, lockKey, ourRules, removeChains, sendBatch, serialised } from './ours.js';
 
@@ -80,7 +80,7 @@ const hints = { proto: 'protocol', containerPort: 'to', target: 'to', destinatio
 
 /** Checks the addresses against each other: one family, and no loopback to publish on. */
 function refine(o: { to?: string; hostAddress?: string }, path: string): void {
-  const at = (k: string) => (path === '' ? k : `${path}.${k}`);
+  const at = (k: string) => fieldPath(path, k);
   if (o.hostAddress === undefined) return;
   const host = parseAddress(o.hostAddress, at('hostAddress'));
   if (host.family === 4 ? host.bytes[0] === 127 : host.bytes.equals(LOOPBACK6)) {
@@ -135,7 +135,6 @@ const sameKey = (a: PortForwardSpec, b: PortForwardSpec) =>
   a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostAddress === undefined ? b.hostAddress === undefined : b.hostAddress !== undefined && a.hostAddress.equals(b.hostAddress));
 const sameTarget = (a: PortForwardSpec, b: PortForwardSpec) => a.to.port === b.to.port && a.to.address.equals(b.to.address);
 
-const endpointText = (address: Buffer, p: number) => (address.length === 16 ? `[${formatAddress(address)}]:${p}` : `${formatAddress(address)}:${p}`);
 
 /** Our port-forward rules in one family, grouped into forwards (one rule per chain). */
 async function forwards(conn: Connection, family: number): Promise<{ spec: PortForwardSpec; rules: PortForwardMatch[] }[]> {

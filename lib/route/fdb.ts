@@ -5,13 +5,14 @@
 import type { Connection } from '../connection.js';
 import { ArgumentError } from '../errors.js';
 import { formatAddress, formatMac, parseAddress, parseMac } from '../ip.js';
-import { decodeNeighbour, encodeNeighbour, type NeighbourMessage } from '../netlink/neighbour.js';
+import { encodeNeighbour, type NeighbourMessage } from '../netlink/neighbour.js';
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
 import { netnsLabel, withConnection, type NetnsOption } from '../target.js';
 import { flag, ipAddress, linkRef, mac, netnsShape, port } from '../fields.js';
 import { integer, object, oneOf, optional } from '../schema.js';
 import { dumpLinkMessages, resolveIndex, type LinkRef } from './links.js';
+import { dumpNeighbourMessages } from './neighbours.js';
 
 /** An FDB entry as appendFdb/addFdb/replaceFdb/deleteFdb take it (`bridge fdb add MAC dev DEV ...`). */
 export interface FdbEntrySpec extends NetnsOption {
@@ -177,13 +178,6 @@ function stateName(state: number): string {
   return 'dynamic';
 }
 
-export async function dumpFdbMessages(conn: Connection): Promise<NeighbourMessage[]> {
-  const msgs = await conn.dump((w, seq) => encodeNeighbour(w, rt.RTM_GETNEIGH, 0, seq, { family: rt.AF_BRIDGE, index: 0, state: 0, flags: 0, type: 0 }), {
-    operation: 'RTM_GETNEIGH',
-  });
-  return msgs.filter((m) => m.type === rt.RTM_NEWNEIGH).map(decodeNeighbour);
-}
-
 /**
  * The FDB entries (`bridge fdb show`), of every bridge port and every device with a table.
  *
@@ -195,7 +189,7 @@ export async function dumpFdbMessages(conn: Connection): Promise<NeighbourMessag
 export async function listFdb(opts: ListFdbOptions = {}): Promise<FdbEntry[]> {
   listFdbOptions.check(opts, '');
   return withConnection(opts.netns, async (conn) => {
-    const [links, entries] = await Promise.all([dumpLinkMessages(conn), dumpFdbMessages(conn)]);
+    const [links, entries] = await Promise.all([dumpLinkMessages(conn), dumpNeighbourMessages(conn, rt.AF_BRIDGE)]);
     const names = new Map(links.map((l) => [l.index, l.name ?? '']));
     const indexOf = (ref: LinkRef | undefined) => (ref === undefined ? undefined : typeof ref === 'number' ? ref : links.find((l) => l.name === ref)?.index ?? -1);
     const dev = indexOf(opts.dev);

@@ -11,7 +11,7 @@ import * as rt from '../netlink/rtnetlink.js';
 import { netnsLabel, send, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
 import { quoteText, validateIfIndex, validateInterfaceName } from '../validate.js';
 import { abortSignal, flag, ifname, ipAddress, linkGroup, linkRef, mac, mtu, netnsRef, netnsShape, port, u32 } from '../fields.js';
-import { custom, integer, object, oneOf, optional } from '../schema.js';
+import { custom, integer, object, oneOf, optional, fieldPath } from '../schema.js';
 
 /** A link by name or by index. */
 export type LinkRef = string | number;
@@ -527,7 +527,7 @@ export interface CreateVxlanOptions extends CommonLinkOptions {
 }
 
 export function checkVxlan(o: CreateVxlanOptions, path: string): void {
-  const at = (k: string) => (path === '' ? k : `${path}.${k}`);
+  const at = (k: string) => fieldPath(path, k);
   if (o.remote !== undefined && o.multicastGroup !== undefined) throw new ArgumentError('ERR_INVALID_ARG_VALUE', at('multicastGroup'), 'a vxlan has a remote or a multicast group, not both');
   const fam = (k: 'remote' | 'multicastGroup' | 'local') => (o[k] === undefined ? undefined : parseAddress(o[k]!, at(k)));
   const remote = fam('remote');

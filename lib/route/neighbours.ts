@@ -8,7 +8,7 @@ import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
 import { netnsLabel, withConnection, type NetnsOption } from '../target.js';
 import { flag, ipAddress, ipFamily, linkRef, mac, netnsShape } from '../fields.js';
-import { object, oneOf, optional } from '../schema.js';
+import { object, oneOf, optional, fieldPath } from '../schema.js';
 import { dumpLinkMessages, resolveIndex, type LinkRef } from './links.js';
 
 /** Neighbour states as `ip neigh ... nud STATE` names them. */
@@ -52,7 +52,7 @@ export const neighbourSpec = object<NeighbourSpec>(
   {
     hints: neighbourHints,
     refine: (n, path) => {
-      const at = (k: string) => (path === '' ? k : `${path}.${k}`);
+      const at = (k: string) => fieldPath(path, k);
       if (!n.proxy && n.lladdr === undefined && (n.state === undefined || n.state === 'permanent' || n.state === 'noarp' || n.state === 'reachable' || n.state === 'stale')) {
         throw new ArgumentError('ERR_MISSING_OPTION', at('lladdr'), `a ${n.state ?? 'permanent'} neighbour needs its MAC address (lladdr)`);
       }

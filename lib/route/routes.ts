@@ -9,8 +9,8 @@ import * as rt from '../netlink/rtnetlink.js';
 import { netnsLabel, send, withConnection, type NetnsOption, type PreparedRequest } from '../target.js';
 import { MAX_U32 } from '../validate.js';
 import { flag, ipAddress, ipFamily, linkRef, netnsShape, u32 } from '../fields.js';
-import { array, byType, custom, integer, object, oneOf, optional } from '../schema.js';
-import { dumpLinkMessages, resolveIndex, type LinkRef } from './links.js';
+import { array, byType, custom, integer, object, oneOf, optional, fieldPath } from '../schema.js';
+import { dumpLinkMessages, getLinkMessage, resolveIndex, type LinkRef } from './links.js';
 import { scopeName } from './addresses.js';
 
 const AF_INET = 2;
@@ -122,7 +122,7 @@ export const routeHints = {
 
 /** The address family a route's fields agree on; refuses a mix. */
 export function routeFamily(spec: Omit<RouteSpec, 'netns'>, path = ''): IpFamily {
-  const at = (k: string) => (path === '' ? k : `${path}.${k}`);
+  const at = (k: string) => fieldPath(path, k);
   const hopVia = spec.nexthops?.find((h) => h.via !== undefined)?.via;
   const gw = spec.via !== undefined ? parseAddress(spec.via, at('via')).family : undefined;
   const hopGw = hopVia !== undefined && typeof hopVia === 'string' ? parseAddress(hopVia, at('nexthops')).family : undefined;
@@ -463,8 +463,9 @@ export async function getRoute(destination: string, opts: GetRouteOptions = {}):
     const msg = reply.messages.find((x) => x.type === rt.RTM_NEWROUTE);
     if (!msg) throw new NetlinkError({ errno: -61, syscall: 'recvmsg', operation: 'RTM_GETROUTE', object: destination });
     const r = decodeRoute(msg);
-    const links = r.oif !== undefined || r.iif !== undefined ? await dumpLinkMessages(conn) : [];
-    const names = new Map(links.map((l) => [l.index, l.name ?? '']));
+    // The names of the (at most two) links the answer gives, not a dump of every link.
+    const nameOf = (index: number | undefined) => (index === undefined ? undefined : getLinkMessage(conn, index).then((l) => l.name, () => undefined));
+    const [oifName, iifName] = await Promise.all([nameOf(r.oif), nameOf(r.iif)]);
     const out: RouteLookup = {
       family: dst.family,
       to: r.dst ? formatAddress(r.dst) : destination,
@@ -473,13 +474,12 @@ export async function getRoute(destination: string, opts: GetRouteOptions = {}):
     };
     if (r.oif !== undefined) {
       out.oif = r.oif;
-      const dev = names.get(r.oif);
-      if (dev !== undefined) out.dev = dev;
+      if (oifName !== undefined) out.dev = oifName;
     }
     if (r.gateway) out.via = formatAddress(r.gateway);
     if (r.prefsrc) out.src = formatAddress(r.prefsrc);
     if (r.src) out.from = formatAddress(r.src);
-    if (r.iif !== undefined) out.iif = names.get(r.iif) ?? `if${r.iif}`;
+    if (r.iif !== undefined) out.iif = iifName ?? `if${r.iif}`;
     if (r.mark !== undefined) out.mark = r.mark;
     const label = netnsLabel(opts.netns);
     if (label !== undefined) out.netns = label;

@@ -9,7 +9,7 @@ import * as rt from '../netlink/rtnetlink.js';
 import { netnsLabel, withConnection, type NetnsOption } from '../target.js';
 import { MAX_U32 } from '../validate.js';
 import { flag, ifname, ipFamily, ipPrefix, netnsShape, u32 } from '../fields.js';
-import { integer, object, oneOf, optional } from '../schema.js';
+import { integer, object, oneOf, optional, fieldPath } from '../schema.js';
 
 /**
  * What a rule does with the packets it matches: 'table' looks up its table; 'blackhole',
@@ -54,7 +54,7 @@ const ruleHints = {
 
 /** The family the rule's fields agree on; refuses a mix. */
 function ruleFamily(spec: RuleSpec, path = ''): IpFamily {
-  const at = (k: string) => (path === '' ? k : `${path}.${k}`);
+  const at = (k: string) => fieldPath(path, k);
   const from = spec.from !== undefined ? parsePrefix(spec.from, at('from')).family : undefined;
   const to = spec.to !== undefined ? parsePrefix(spec.to, at('to')).family : undefined;
   const family = from ?? to ?? spec.family ?? 4;
@@ -84,7 +84,7 @@ export const ruleSpec = object<RuleSpec>(
     hints: ruleHints,
     refine: (r, path) => {
       ruleFamily(r, path);
-      const at = (k: string) => (path === '' ? k : `${path}.${k}`);
+      const at = (k: string) => fieldPath(path, k);
       if (r.fwmask !== undefined && r.fwmark === undefined) throw new ArgumentError('ERR_INVALID_ARG_VALUE', at('fwmask'), 'a mask needs an fwmark');
       if (r.table !== undefined && r.action !== undefined && r.action !== 'table') {
         throw new ArgumentError('ERR_INVALID_ARG_VALUE', at('table'), `a ${r.action} rule looks up no table`);

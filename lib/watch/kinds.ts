@@ -257,7 +257,7 @@ export class SpaceState {
         const n = decodeNeighbour(m);
         // Bridge FDB entries travel on the same group: only ARP and NDP entries are followed.
         if ((n.family !== rt.AF_INET && n.family !== rt.AF_INET6) || !n.dst) return;
-        return this.put('neighbour', describeNeighbour(n, new Map([[n.index, this.linkName(n.index)]]), this.label), m.type === rt.RTM_NEWNEIGH, emit);
+        return this.put('neighbour', describeNeighbour(n, this.names, this.label), m.type === rt.RTM_NEWNEIGH, emit);
       }
       case rt.RTM_NEWRULE:
       case rt.RTM_DELRULE: {

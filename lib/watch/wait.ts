@@ -4,11 +4,11 @@ import { ArgumentError, NetlinkError, TimeoutError, abortReason } from '../error
 import { NamespaceHandle, openHandle } from '../handle.js';
 import { parseAddress, parsePrefix } from '../ip.js';
 import * as rt from '../netlink/rtnetlink.js';
-import type { NetnsOption } from '../target.js';
+import { withConnection, type NetnsOption } from '../target.js';
 import { abortSignal, flag, linkRef, netnsShape } from '../fields.js';
 import { array, integer, object, oneOf, optional } from '../schema.js';
 import type { AddressInfo } from '../route/addresses.js';
-import { getLink, type LinkInfo, type LinkRef } from '../route/links.js';
+import { getLinkMessage, type LinkInfo, type LinkRef } from '../route/links.js';
 import { checkWatchSelection, watchHints, watchShape, type WatchOptions } from './options.js';
 import { WatchState } from './state.js';
 import { Subscription } from './subscription.js';
@@ -127,12 +127,19 @@ const linkList = array(linkRef);
 
 /** Which of `links` exist right now, asked one by one (RTM_GETLINK is never interrupted the way
  *  a dump is, so this is exact even while thousands of links change). */
-async function linksPresent(links: LinkRef[], netns: NamespaceHandle | undefined): Promise<LinkInfo[]> {
-  const where = netns === undefined ? {} : { netns };
-  const found = await Promise.all(
-    links.map((l) => getLink(l, where).catch((e: unknown) => (e instanceof NetlinkError && e.code === 'ENODEV' ? undefined : Promise.reject(e)))),
+async function linksPresent(links: LinkRef[], netns: NamespaceHandle | undefined): Promise<{ index: number; name: string }[]> {
+  // Index and name only: getLink would also look up each link's master.
+  const found = await withConnection(netns, (conn) =>
+    Promise.all(
+      links.map((l) =>
+        getLinkMessage(conn, l).then(
+          (m) => ({ index: m.index, name: m.name ?? `if${m.index}` }),
+          (e: unknown) => (e instanceof NetlinkError && e.code === 'ENODEV' ? undefined : Promise.reject(e)),
+        ),
+      ),
+    ),
   );
-  return found.filter((l): l is LinkInfo => l !== undefined);
+  return found.filter((l) => l !== undefined);
 }
 
 /**

@@ -90,7 +90,8 @@ export function dnatExprs(family: number, hook: DnatHook, spec: PortForwardSpec)
   return exprs;
 }
 
-const endpoint = (address: Buffer, port: number) => (address.length === 16 ? `[${formatAddress(address)}]:${port}` : `${formatAddress(address)}:${port}`);
+/** 'a.b.c.d:port' or '[v6]:port'. */
+export const endpointText = (address: Buffer, port: number) => (address.length === 16 ? `[${formatAddress(address)}]:${port}` : `${formatAddress(address)}:${port}`);
 
 export const DNAT_TAG_PREFIX = 'rtnetlink:dnat:';
 
@@ -99,8 +100,8 @@ export const DNAT_TAG_PREFIX = 'rtnetlink:dnat:';
  * addresses in brackets): `nft list ruleset` shows which rules the library owns and what they do.
  */
 export function portForwardTag(spec: PortForwardSpec): string {
-  const host = spec.hostAddress !== undefined ? endpoint(spec.hostAddress, spec.hostPort) : String(spec.hostPort);
-  return `${DNAT_TAG_PREFIX}${spec.protocol}/${host}->${endpoint(spec.to.address, spec.to.port)}`;
+  const host = spec.hostAddress !== undefined ? endpointText(spec.hostAddress, spec.hostPort) : String(spec.hostPort);
+  return `${DNAT_TAG_PREFIX}${spec.protocol}/${host}->${endpointText(spec.to.address, spec.to.port)}`;
 }
 
 /**
