@@ -11,8 +11,8 @@ import type { Connection } from '../connection.js';
 import { NetlinkError } from '../errors.js';
 import { formatAddress, formatMac, networkOf, parseAddress, parsePrefix } from '../ip.js';
 import { openNamespace, type Namespace } from '../namespace.js';
-import { addressRequest, deleteAddress, listAddresses } from '../route/addresses.js';
-import { createBridge, createVethPair, linkUpRequest } from '../route/links.js';
+import { addressRequest, deleteAddress, describeAddress, dumpAddressMessages } from '../route/addresses.js';
+import { createBridge, createVethPair, dumpLinkMessages, linkUpRequest, setLink } from '../route/links.js';
 import { listRoutes, routeRequest } from '../route/routes.js';
 import * as rt from '../netlink/rtnetlink.js';
 import { NLM_F_CREATE, NLM_F_EXCL } from '../netlink/message.js';
@@ -22,9 +22,9 @@ import type { BridgeNetConf, CniAttachment, CniDns, CniEnv, CniRoute, DelegatedI
 import { execIpam, ipamResultOf } from './delegate.js';
 import { CniCode, CniError } from './errors.js';
 import { allocate, leasedTo, release, releaseAllExcept, type IpamResult } from './host-local.js';
-import { addPortVlan, changeLink, deleteLinkIndex, dumpLinks, findLink, setHairpin, setPromisc } from './links.js';
+import { addPortVlan, deleteLinkIndex, findLink, findLinkByGivenName, setHairpin } from './links.js';
 import type { LinkMessage } from '../netlink/link.js';
-import { addContainerMasquerade, listContainerMasquerades, networkCommentPrefix, removeContainerMasquerade, removeMasqueradesByComment, ruleComment } from './masquerade.js';
+import { addContainerMasquerade, listContainerMasquerades, networkCommentPrefix, removeContainerMasquerade, removeMasqueradesWhere, ruleComment } from './masquerade.js';
 
 /** An interface in a CNI result. */
 export interface CniInterface {
@@ -124,7 +124,7 @@ async function ensureBridge(conn: Connection, conf: BridgeNetConf): Promise<numb
   if (link.linkInfo?.kind !== 'bridge') throw new CniError(CniCode.InvalidNetworkConfig, `"${name}" already exists but is not a bridge`);
   const index = link.index;
   const pending: Promise<unknown>[] = [bestEffortSysctl(['net', 'ipv6', 'conf', name, 'accept_ra'], '0')];
-  if (conf.promiscMode && !(link.flags & rt.IFF_PROMISC)) pending.push(setPromisc(conn, index));
+  if (conf.promiscMode && !(link.flags & rt.IFF_PROMISC)) pending.push(setLink(index, { promisc: true }));
   if (!(link.flags & 1)) pending.push(send(conn, linkUpRequest(index)));
   await Promise.all(pending);
   return index;
@@ -169,7 +169,7 @@ function gateways(conf: BridgeNetConf, ipam: IpamResult): { ips: CniIpConfig[]; 
     if (gateway === undefined && isGateway) {
       const net = networkOf(p.bytes, p.prefixLen);
       net[net.length - 1]! += 1;
-      gateway = formatIp(net);
+      gateway = formatAddress(net);
     }
     const any = p.family === 4 ? '0.0.0.0/0' : '::/0';
     if (conf.isDefaultGateway && !defaultDone.has(p.family)) {
@@ -182,18 +182,19 @@ function gateways(conf: BridgeNetConf, ipam: IpamResult): { ips: CniIpConfig[]; 
   return { ips, routes, bridgeAddresses };
 }
 
-const formatIp = (bytes: Uint8Array): string => formatAddress(bytes);
-
 /** The reference's ensureAddr: the gateway on the bridge; another IPv4 address (or an
  *  overlapping IPv6 one) is an error, or is replaced with forceAddress. After adding one, the
  *  bridge's MAC is pinned to itself so it no longer follows its ports. */
 async function ensureBridgeAddresses(conn: Connection, bridgeIndex: number, bridgeName: string, wanted: Gateway[], force: boolean): Promise<void> {
   if (wanted.length === 0) return;
-  const existing = (await listAddresses({})).filter((a) => a.index === bridgeIndex);
+  // Only this bridge's addresses, of the families wanted: one address dump on this connection.
+  const families = new Set(wanted.map((g) => g.family));
+  const family = families.size > 1 ? 0 : families.has(4) ? rt.AF_INET : rt.AF_INET6;
+  const existing = (await dumpAddressMessages(conn, family)).filter((a) => a.index === bridgeIndex).map((a) => describeAddress(a, bridgeName));
   let added = false;
   for (const gw of wanted) {
     const want = parsePrefix(gw.cidr, 'gateway', { requirePrefix: true });
-    if (existing.some((a) => a.family === gw.family && `${a.address}/${a.prefixLen}` === `${formatIp(want.bytes)}/${want.prefixLen}`)) continue;
+    if (existing.some((a) => a.family === gw.family && `${a.address}/${a.prefixLen}` === `${formatAddress(want.bytes)}/${want.prefixLen}`)) continue;
     for (const a of existing.filter((x) => x.family === gw.family && x.scope !== 'link')) {
       // IPv6 allows several addresses when their subnets do not overlap (the reference's rule).
       const shorter = Math.min(a.prefixLen, want.prefixLen);
@@ -212,7 +213,7 @@ async function ensureBridgeAddresses(conn: Connection, bridgeIndex: number, brid
   // As the reference, the MAC is pinned when an address was added (not when all were there).
   if (!added) return;
   const br = await findLink(conn, bridgeIndex);
-  if (br?.address) await changeLink(conn, bridgeIndex, { address: br.address });
+  if (br?.address) await setLink(bridgeIndex, { address: formatMac(br.address) });
 }
 
 /** ADD: bridge, lease, veth (the container end created straight in its netns), container
@@ -260,14 +261,14 @@ export async function cmdAdd(conf: BridgeNetConf, ctx: CallContext): Promise<Cni
         if (!stale || !isOurVeth(stale, marker, hostName, bridgeIndex)) {
           throw new CniError(CniCode.KernelError, `host veth name ${hostName} is taken by a link this plugin did not create`);
         }
-        await deleteLinkIndex(host, stale.index);
+        await deleteLinkIndex(stale.index);
         created = await create();
       }
       const hostIndex = created.index!;
-      undo.push(() => deleteLinkIndex(host, hostIndex));
+      undo.push(() => deleteLinkIndex(hostIndex));
       const peerIndex = created.peer.index!;
-      const hostSide: Promise<unknown>[] = [changeLink(host, hostIndex, { alias: marker })];
-      if (conf.hairpinMode) hostSide.push(setHairpin(host, hostIndex, true));
+      const hostSide: Promise<unknown>[] = [setLink(hostIndex, { alias: marker })];
+      if (conf.hairpinMode) hostSide.push(setHairpin(host, hostIndex));
       if (conf.vlan) hostSide.push(addPortVlan(host, hostIndex, conf.vlan));
       const hostLink = findLink(host, hostIndex);
       hostSide.push(bestEffortSysctl(['net', 'ipv6', 'conf', hostName, 'accept_ra'], '0'));
@@ -378,7 +379,7 @@ async function deleteAttachmentVeth(host: Connection, marker: string, name: stri
   const needsBridge = l.alias === undefined || l.alias === '';
   const bridgeIndex = needsBridge ? (await findLink(host, bridge))?.index : undefined;
   if (!isOurVeth(l, marker, name, bridgeIndex)) return false;
-  return deleteLinkIndex(host, l.index);
+  return deleteLinkIndex(l.index);
 }
 
 /** DEL: idempotent, and needs neither the netns nor a prevResult. */
@@ -409,16 +410,16 @@ export async function cmdCheck(conf: BridgeNetConf, ctx: CallContext): Promise<v
   const ns = await openContainerNetns(env.netns);
   try {
     const conn = await ns.connection();
-    const link = await findLink(conn, env.ifname);
+    const link = await findLinkByGivenName(conn, env.ifname);
     if (!link) throw checkFailed(`interface ${env.ifname} is missing in ${env.netns}`);
     const want = prev.interfaces[containerIdx]!;
     if (want.mac && macOf(link.address) !== want.mac.toLowerCase()) throw checkFailed(`interface ${env.ifname} has MAC ${macOf(link.address)}, expected ${want.mac}`);
-    const addrs = await listAddresses({ netns: ns });
+    const addrs = (await dumpAddressMessages(conn)).filter((a) => a.index === link.index).map((a) => describeAddress(a, env.ifname));
     for (const ip of prev.ips ?? []) {
       if (ip.interface !== containerIdx) continue;
       const p = parsePrefix(ip.address, 'address', { requirePrefix: true });
-      const text = `${formatIp(p.bytes)}/${p.prefixLen}`;
-      if (!addrs.some((a) => a.index === link.index && `${a.address}/${a.prefixLen}` === text)) throw checkFailed(`address ${ip.address} is missing on ${env.ifname}`);
+      const text = `${formatAddress(p.bytes)}/${p.prefixLen}`;
+      if (!addrs.some((a) => `${a.address}/${a.prefixLen}` === text)) throw checkFailed(`address ${ip.address} is missing on ${env.ifname}`);
     }
     const routes = await listRoutes({ netns: ns });
     for (const r of prev.routes ?? []) {
@@ -428,8 +429,8 @@ export async function cmdCheck(conf: BridgeNetConf, ctx: CallContext): Promise<v
     }
     await hostConnection(async (host) => {
       const hostName = hostInterfaceOf(prev, bridgeName) ?? hostVethName(conf.name, env.containerId, env.ifname);
-      const hostLink = hostName === undefined ? undefined : await findLink(host, hostName);
-      if (!hostLink || hostLink.alias !== marker) throw checkFailed(`host veth ${hostName ?? '(none in prevResult)'} is missing or not this attachment's`);
+      const hostLink = await findLinkByGivenName(host, hostName);
+      if (!hostLink || hostLink.alias !== marker) throw checkFailed(`host veth ${hostName} is missing or not this attachment's`);
       const bridge = await findLink(host, bridgeName);
       if (!bridge || hostLink.master !== bridge.index) throw checkFailed(`host veth ${hostName} is not on bridge ${bridgeName}`);
     });
@@ -464,8 +465,8 @@ export async function cmdGc(conf: BridgeNetConf, ctx: CallContext): Promise<void
   const released = isHostLocal(conf.ipam) ? await releaseAllExcept(conf.ipam, conf.name, valid) : [];
   if (conf.ipam && !isHostLocal(conf.ipam)) await execIpam(conf.ipam.type, 'GC', ctx.env, ctx.rawEnv, ctx.stdin).catch(() => {});
   await hostConnection(async (host) => {
-    for (const l of await dumpLinks(host)) {
-      if (l.linkInfo?.kind === 'veth' && ours(l.alias)) await deleteLinkIndex(host, l.index);
+    for (const l of await dumpLinkMessages(host)) {
+      if (l.linkInfo?.kind === 'veth' && ours(l.alias)) await deleteLinkIndex(l.index);
     }
     // Attachments whose ADD died before the veth got its marker: found by their derived name.
     for (const r of released) {
@@ -474,6 +475,5 @@ export async function cmdGc(conf: BridgeNetConf, ctx: CallContext): Promise<void
     }
   });
   const prefix = networkCommentPrefix(conf.name);
-  const stale = (await listContainerMasquerades()).filter((c) => c.startsWith(prefix) && ours(c));
-  if (stale.length > 0) await removeMasqueradesByComment(new Set(stale));
+  await removeMasqueradesWhere((c) => c.startsWith(prefix) && ours(c));
 }

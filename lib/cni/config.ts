@@ -6,7 +6,7 @@
 // dns, and GC's cni.dev/valid-attachments), and two of ours (daemonSocket, fallback). Any other
 // key is an error (CNI code 7), naming the key and the nearest known one: the reference
 // silently ignores unknown keys, so a misspelt "ipmasq" there leaves NAT off without a word.
-import { parseAddress, parsePrefix, type ParsedPrefix } from '../ip.js';
+import { parseAddress, parsePrefix } from '../ip.js';
 import { array, boolean, custom, integer, object, oneOf, optional, passThrough, record, string, type Schema } from '../schema.js';
 import { validateInterfaceName } from '../validate.js';
 import { ArgumentError } from '../errors.js';
@@ -227,7 +227,7 @@ const attachmentSchema = object<CniAttachment>('attachment', { containerID: stri
 const anyRecord = record(() => {}, passThrough<unknown>());
 
 /** The schema of the whole network configuration. */
-export const netConfSchema = object<BridgeNetConf>(
+const netConfSchema = object<BridgeNetConf>(
   'the rtnetlink network config',
   {
     cniVersion: string(),
@@ -290,7 +290,7 @@ export function parseNetConf(stdin: Buffer | string): BridgeNetConf {
 }
 
 /** Refuses a cniVersion we do not speak with code 1 (the spec's "incompatible CNI version"). */
-export function checkVersion(version: unknown): string {
+function checkVersion(version: unknown): string {
   if (typeof version !== 'string' || version === '') {
     throw new CniError(CniCode.InvalidNetworkConfig, 'invalid network config', 'cniVersion: must be a version string such as 1.0.0');
   }
@@ -375,7 +375,3 @@ function parseArgsVar(text: string): Map<string, string> {
   }
   return out;
 }
-
-/** A parsed prefix, for code that already validated the text. */
-export const prefixOf = (text: string, field: string): ParsedPrefix => parsePrefix(text, field, { requirePrefix: true });
-

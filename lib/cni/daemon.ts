@@ -8,12 +8,13 @@ import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { native } from '../native.js';
+import { serialised } from '../nftables/ours.js';
 import { CniCode, CniError } from './errors.js';
 import { CNI_ENV_NAMES, FrameReader, encodeReply, type CniReply, type CniRequest } from './frame.js';
 import { errorReply, handleCniRequest, serialisationKey } from './plugin.js';
 
 /** Where the shim looks for the daemon unless the config's daemonSocket says otherwise. */
-export const DEFAULT_SOCKET = '/run/rtnetlink/cni.sock';
+const DEFAULT_SOCKET = '/run/rtnetlink/cni.sock';
 
 /**
  * Options of startCniDaemon.
@@ -39,23 +40,6 @@ export interface CniDaemon {
   readonly inFlight: number;
   /** Stops accepting, waits for the calls under way, removes the socket. */
   close(): Promise<void>;
-}
-
-/** Runs fn after every earlier call with the same key has finished. */
-class KeyedQueue {
-  private tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string | undefined, fn: () => Promise<T>): Promise<T> {
-    if (key === undefined) return fn();
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return next;
-  }
 }
 
 /** Removes a socket file left by a daemon that died, but never one a live daemon listens on. */
@@ -90,16 +74,18 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
   const allow = new Set(opts.allowUids ?? [0]);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   await clearStaleSocket(path);
-  const queue = new KeyedQueue();
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  const sockets = new Set<Socket>();
+  /** Connections that have not delivered a whole frame yet: close() drops them. */
+  const unanswered = new Set<Socket>();
 
   const serve = async (req: CniRequest): Promise<CniReply> => {
     const started = performance.now();
     inFlight++;
     try {
-      const reply = await queue.run(serialisationKey(req), () => handleCniRequest(req));
+      // Calls for one container run in order (the key names it), others at once.
+      const key = serialisationKey(req);
+      const reply = await (key === undefined ? handleCniRequest(req) : serialised(key, () => handleCniRequest(req)));
       opts.log?.(`${req.env.CNI_COMMAND ?? '-'} ${req.env.CNI_CONTAINERID ?? '-'} ${req.env.CNI_IFNAME ?? '-'} status=${reply.status} ${(performance.now() - started).toFixed(2)}ms`);
       return reply;
     } finally {
@@ -108,8 +94,6 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
   };
 
   const onConnection = (sock: Socket) => {
-    sockets.add(sock);
-    sock.once('close', () => sockets.delete(sock));
     sock.on('error', () => sock.destroy());
     const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
     let uid = -1;
@@ -122,6 +106,8 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
       sock.end(encodeReply(errorReply(new CniError(CniCode.InvalidEnvironment, 'permission denied', `peer uid ${uid} may not use the rtnetlink CNI daemon`))));
       return;
     }
+    unanswered.add(sock);
+    sock.once('close', () => unanswered.delete(sock));
     const reader = new FrameReader();
     let answered = false;
     sock.on('data', (chunk: Buffer) => {
@@ -129,6 +115,7 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
       const state = reader.push(chunk);
       if (!state.done) return;
       answered = true;
+      unanswered.delete(sock);
       if ('error' in state) {
         sock.end(encodeReply(errorReply(new CniError(CniCode.DecodingFailure, 'malformed request frame', state.error))));
         return;
@@ -160,16 +147,17 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
     },
     close() {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          try {
-            unlinkSync(path);
-          } catch {
-            // already gone
-          }
-        });
+        // server.close() calls back once every connection has ended, replies written.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        try {
+          unlinkSync(path);
+        } catch {
+          // already gone
+        }
+        // A client that never sent a whole frame would hold that forever: it has no call under way.
+        for (const s of unanswered) s.destroy();
         if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
-        for (const s of sockets) s.destroySoon();
+        await closed;
       })();
       return closing;
     },

@@ -9,7 +9,7 @@ import { CniCode, CniError } from './errors.js';
 import type { IpamResult } from './host-local.js';
 
 /** The plugin's executable: the first CNI_PATH folder that has it. */
-export function findPlugin(type: string, path: readonly string[]): string {
+function findPlugin(type: string, path: readonly string[]): string {
   for (const dir of path) {
     const file = join(dir, type);
     try {

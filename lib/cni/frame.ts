@@ -34,7 +34,7 @@ const MAGIC = 0x494e4352; // "RCNI" read as a little-endian u32
 const VERSION = 1;
 const HEADER = 12;
 /** The largest body accepted (the shim reads at most 16 MiB of stdin). */
-export const MAX_FRAME_BODY = 17 << 20;
+const MAX_FRAME_BODY = 17 << 20;
 
 /** Encodes a request frame (the shim's side; tests and the benchmark speak it too). */
 export function encodeRequest(req: CniRequest): Buffer {

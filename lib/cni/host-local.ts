@@ -94,7 +94,7 @@ function canonicalise(r: HostLocalRange, field: string): Range {
 }
 
 /** The range sets of an ipam config (the `subnet` shorthand is one set of one range). */
-export function rangeSets(ipam: HostLocalIpam): Range[][] {
+function rangeSets(ipam: HostLocalIpam): Range[][] {
   const sets: HostLocalRange[][] = ipam.ranges ?? [
     [{ subnet: ipam.subnet!, ...(ipam.rangeStart && { rangeStart: ipam.rangeStart }), ...(ipam.rangeEnd && { rangeEnd: ipam.rangeEnd }), ...(ipam.gateway && { gateway: ipam.gateway }) }],
   ];
@@ -295,7 +295,7 @@ export async function releaseAllExcept(ipam: HostLocalIpam, network: string, val
 }
 
 /** nameserver, domain, search and options lines of a resolv.conf, as host-local reads them. */
-export function readResolvConf(path: string): CniDns {
+function readResolvConf(path: string): CniDns {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

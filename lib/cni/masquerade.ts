@@ -134,17 +134,16 @@ async function deleteRules(rules: { family: number; handle: bigint; comment: str
   return rules.length;
 }
 
-/** Removes the rules with exactly this comment; resolves to how many there were. */
-export async function removeContainerMasquerade(comment: string): Promise<number> {
-  return deleteRules(await findRules((c) => c === comment));
+/** Removes every CNI rule whose comment passes `select` (one dump, one batch when any);
+ *  resolves to how many there were. */
+export async function removeMasqueradesWhere(select: (comment: string) => boolean): Promise<number> {
+  return deleteRules(await findRules(select));
 }
 
-/** The comments of every CNI rule (GC compares them with the valid attachments). */
+/** Removes the rules with exactly this comment; resolves to how many there were. */
+export const removeContainerMasquerade = (comment: string): Promise<number> => removeMasqueradesWhere((c) => c === comment);
+
+/** The comments of every CNI rule (CHECK looks for its attachment's). */
 export async function listContainerMasquerades(): Promise<string[]> {
   return (await findRules(() => true)).map((r) => r.comment);
-}
-
-/** Removes every CNI rule whose comment is in `comments`. */
-export async function removeMasqueradesByComment(comments: ReadonlySet<string>): Promise<number> {
-  return deleteRules(await findRules((c) => comments.has(c)));
 }
