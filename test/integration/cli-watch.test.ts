@@ -93,7 +93,9 @@ describe.skipIf(!inSandbox)(`rtnl monitor and rtnl port${sandboxSkipReason ? ` â
   });
 
   it('rtnl port add, list (brief and --json), add again, del', () => {
-    expect(rtnl('port', 'list').stdout).toBe('');
+    const empty = rtnl('port', 'list');
+    expect(empty.stdout).toBe('');
+    expect(empty.status, empty.stderr).toBe(0); // empty because there is nothing, not because it failed
     const added = rtnl('port', 'add', 'tcp', '8080', '192.168.7.2:80');
     expect(added).toMatchObject({ status: 0, stdout: 'added: tcp 0.0.0.0:8080 -> 192.168.7.2:80\n' });
     expect(rtnl('port', 'add', 'udp', '5353', '[fd00::7]:53', '--address', 'fd00::1')).toMatchObject({ status: 0, stdout: 'added: udp [fd00::1]:5353 -> [fd00::7]:53\n' });
@@ -108,6 +110,11 @@ describe.skipIf(!inSandbox)(`rtnl monitor and rtnl port${sandboxSkipReason ? ` â
     const rules = (JSON.parse(execFileSync('nft', ['-j', 'list', 'ruleset'], { encoding: 'utf8' })).nftables as any[]).filter((o) => o.rule);
     expect(rules).toHaveLength(4);
     expect(rtnl('port', 'del', 'tcp', '8080')).toMatchObject({ status: 0, stdout: 'removed\n' });
+    // nft: only the two udp rules are left; no DNAT to 192.168.7.2:80 remains.
+    const rulesLeft = (JSON.parse(execFileSync('nft', ['-j', 'list', 'ruleset'], { encoding: 'utf8' })).nftables as any[]).filter((o) => o.rule).map((o) => o.rule);
+    expect(rulesLeft).toHaveLength(2);
+    expect(rulesLeft.map((r) => r.family)).toEqual(['ip6', 'ip6']);
+    expect(JSON.stringify(rulesLeft)).not.toContain('192.168.7.2');
     expect(rtnl('port', 'del', 'tcp', '8080')).toMatchObject({ status: 1, stdout: 'none\n' });
     expect(rtnl('port', 'add', 'tcp', '5353', '192.168.7.3:53', '-n', 'nosuch')).toMatchObject({ status: 1, stderr: expect.stringContaining('ENOENT') });
     expect(rtnl('port', 'list').stdout).toBe('udp [fd00::1]:5353 -> [fd00::7]:53\n');

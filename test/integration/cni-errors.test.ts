@@ -138,8 +138,12 @@ describe.skipIf(!inSandbox || missing !== undefined)(`CNI plugin: bad input${mis
     const add = await execPlugin(shim, withPath, conf({ daemonSocket: away, fallback: 'exec' }));
     expect(add.status, add.stdout).toBe(0);
     expect(add.json.ips[0].address).toBe('10.77.0.2/30');
+    // The one-shot process really configured the kernel: b1's eth0 holds the returned address.
+    const inB1 = ipJson<{ addr_info: { family: string; local: string; prefixlen: number }[] }[]>(['addr', 'show', 'eth0'], 'b1')[0]!.addr_info;
+    expect(inB1.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).toEqual([add.json.ips[0].address]);
     const del = await execPlugin(shim, { ...withPath, CNI_COMMAND: 'DEL' }, conf({ daemonSocket: away, fallback: 'exec' }));
     expect(del.status, del.stdout).toBe(0);
     expect(snapshot().leases).toEqual([]);
+    expect(ipJson(['link', 'show'], 'b1').map((l: { ifname: string }) => l.ifname)).toEqual(['lo']);
   });
 });

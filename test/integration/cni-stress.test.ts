@@ -50,6 +50,11 @@ describe.skipIf(!inSandbox || missing !== undefined)(`CNI plugin: concurrency an
     for (const r of results) expect(r.status, r.stdout).toBe(0);
     const ips = results.map((r) => r.json.ips[0].address as string);
     expect(new Set(ips).size).toBe(50);
+    // The kernel agrees: each container's eth0 holds the address its ADD returned, and only it.
+    for (const [i, id] of ids.entries()) {
+      const held = ipJson<{ addr_info: { family: string; local: string; prefixlen: number }[] }[]>(['addr', 'show', 'eth0'], id)[0]!.addr_info;
+      expect(held.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`), id).toEqual([ips[i]]);
+    }
     const owners = leaseOwners();
     expect(owners).toHaveLength(50);
     expect(new Set(owners.map((o) => o.owner))).toEqual(new Set(ids));

@@ -162,6 +162,9 @@ describe.skipIf(!inSandbox)(`links in detail${sandboxSkipReason ? ` — skipped:
     expect(ours.vlans.map((v) => [v.vid, v.pvid, v.untagged])).toEqual(theirs.vlans.map((v: any) => [v.vlan, (v.flags ?? []).includes('PVID'), (v.flags ?? []).includes('Egress Untagged')]));
     await a.deleteBridgeVlan('p1', { vid: 20 });
     expect((await a.listBridgeVlans()).find((p) => p.dev === 'p1')!.vlans.some((v) => v.vid === 20)).toBe(false);
+    // bridge(8) sees the deletion too.
+    const after = bridgeJson('la', 'vlan', 'show').find((p: any) => p.ifname === 'p1');
+    expect(after.vlans.some((v: any) => v.vlan === 20)).toBe(false);
   });
 
   it('namespace ids: set, get, list, as ip netns list-id shows them', async () => {

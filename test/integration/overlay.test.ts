@@ -7,19 +7,16 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inSandbox, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
+import { installVxlanCounter, vxlanPackets as countVxlan } from '../helpers/overlay-counter.js';
 import { tcpEcho } from '../helpers/tcp-echo.js';
 
 const lib = await import('../../lib/index.js');
 const example = await import('../../examples/two-hosts.js');
 
 const ping = (ns: string, target: string, count = 1) => spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '1', target], { encoding: 'utf8' });
-const nft = (ns: string, args: string[], input?: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { encoding: 'utf8', ...(input ? { input } : {}) });
 
 /** Packets counted by host-b's test-only counter of VNI-42 vxlan packets carrying IPv4. */
-function vxlanPackets(): number {
-  const out = JSON.parse(nft('host-b', ['-j', 'list', 'counter', 'inet', 'overlaytest', 'vxlan_in'])).nftables as any[];
-  return out.find((o) => o.counter)!.counter.packets as number;
-}
+const vxlanPackets = (): number => countVxlan('host-b');
 
 describe.skipIf(!inSandbox)(`two hosts, one vxlan overlay${sandboxSkipReason ? ` — skipped: ${sandboxSkipReason}` : ''}`, () => {
   let built: Awaited<ReturnType<typeof example.buildTwoHosts>>;
@@ -27,18 +24,8 @@ describe.skipIf(!inSandbox)(`two hosts, one vxlan overlay${sandboxSkipReason ? `
   beforeAll(async () => {
     resetSandbox();
     built = await example.buildTwoHosts();
-    // @th,64 is the vxlan header after the 8-byte UDP header: 8 bits of flags, 24 reserved,
-    // then the 24-bit VNI (@th,96); the inner Ethernet frame follows at @th,128, its type at
-    // @th,224. Only inner IPv4 is counted: the containers' own IPv6 multicast (router
-    // solicitations, MLD) crosses the overlay at moments of its own and would blur the counts.
-    nft('host-b', ['-f', '-'], [
-      'table inet overlaytest {',
-      '  counter vxlan_in { }',
-      '  chain input { type filter hook input priority 0; policy accept;',
-      `    iifname "underlay0" udp dport ${example.VXLAN_PORT} @th,96,24 ${example.VNI} @th,224,16 0x0800 counter name "vxlan_in"`,
-      '  }',
-      '}',
-    ].join('\n'));
+    // Counts UDP to VXLAN_PORT carrying VNI and inner IPv4 (see test/helpers/overlay-counter.ts).
+    installVxlanCounter('host-b', example.VXLAN_PORT, example.VNI);
   });
   afterAll(async () => {
     built?.close();

@@ -183,5 +183,7 @@ describe.skipIf(!inSandbox)(`port forwards (DNAT)${sandboxSkipReason ? ` — ski
     expect(nft().rules).toHaveLength(2);
     await lib.destroyTopology(spec);
     expect(await lib.listPortForwards()).toEqual([]);
+    // nft agrees: no DNAT rule is left on the host, to 192.168.0.2:80 or anywhere.
+    expect(nft().rules.map((x) => dnatOf(x)).filter((d) => d !== undefined)).toEqual([]);
   });
 });

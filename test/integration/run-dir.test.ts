@@ -204,6 +204,8 @@ describe.skipIf(!inSandbox)(`the run dir is shared: what is not ours is refused 
     expect(err.results.find((i: any) => i.item === 'c2').error).toMatchObject({ code: 'EEXIST', object: 'netns c2' });
     expect(statSync(path).ino).toBe(other.id.ino);
     expect((await other.listLinks()).map((l) => l.name)).toEqual(['lo']);
+    // ip(8), through the name the other tool mounted, sees the same untouched namespace.
+    expect(ipJson<{ ifname: string }[]>(['link', 'show'], 'c2').map((l) => l.ifname)).toEqual(['lo']);
     other.close();
   });
 
