@@ -317,6 +317,9 @@ export class Connection extends EventEmitter {
         // The kernel runs one dump per socket at a time: a second dump in the same sendmsg
         // would be refused with EBUSY.
         if (p.dump && hasDump) break;
+        // nfnetlink reads nothing after a batch's end in the same datagram: a request group (an
+        // nf_tables batch) travels alone.
+        if (!p.ack || !batch[0]!.ack) break;
         // One transact waits as long as its longest deadline, and answers only reach JS when
         // it ends: a request must not hold up, or be held up by, one with another timeout.
         if (p.timeoutMs !== batch[0]!.timeoutMs) break;

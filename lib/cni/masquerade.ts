@@ -70,21 +70,17 @@ function masqueradeExpressions(address: string): { family: number; expressions: 
   };
 }
 
-// nfnetlink runs one batch per datagram and drops what follows it, and the connection may
-// send queued requests together: so every nf_tables exchange of the plugin waits its turn.
-let nftTail: Promise<unknown> = Promise.resolve();
-function withNftTurn<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
-  const run = () => withConnection(undefined, fn, NETLINK_NETFILTER);
-  const next = nftTail.then(run, run);
-  nftTail = next.catch(() => undefined);
-  return next;
+// The host's nf_tables connection. Its batches travel alone in their datagrams (the
+// connection sees to that: nfnetlink drops what follows a batch).
+function withHostNft<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+  return withConnection(undefined, fn, NETLINK_NETFILTER);
 }
 
 /** Adds one rule per address ('10.22.0.5/24'), all in one nf_tables transaction. */
 export async function addContainerMasquerade(addresses: readonly string[], comment: string): Promise<void> {
   if (addresses.length === 0) return;
   const rules = addresses.map(masqueradeExpressions);
-  await withNftTurn((conn) =>
+  await withHostNft((conn) =>
     sendBatch(
       conn,
       (b) => {
@@ -100,7 +96,7 @@ export async function addContainerMasquerade(addresses: readonly string[], comme
 
 /** The CNI rules (both families) whose comment passes `select`, with their handles. */
 function findRules(select: (comment: string) => boolean) {
-  return withNftTurn(async (conn) => {
+  return withHostNft(async (conn) => {
     const found: { family: number; handle: bigint; comment: string }[] = [];
     for (const family of [C.NFPROTO_IPV4, C.NFPROTO_IPV6]) {
       try {
@@ -122,7 +118,7 @@ function findRules(select: (comment: string) => boolean) {
 
 async function deleteRules(rules: { family: number; handle: bigint; comment: string }[]): Promise<number> {
   if (rules.length === 0) return 0;
-  await withNftTurn((conn) =>
+  await withHostNft((conn) =>
     sendBatch(
       conn,
       (b) => {

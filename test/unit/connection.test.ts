@@ -396,6 +396,17 @@ describe('requestGroup', () => {
     expect(kernel.sent.map((m) => m.flags)).toEqual([NLM_F_REQUEST, NLM_F_REQUEST, NLM_F_REQUEST]);
   });
 
+  it('travels alone: nfnetlink drops whatever follows a batch in the same datagram', async () => {
+    const { kernel, conn } = setup((reqs) => reqs.map((r) => ack(r.seq)));
+    const other = ['b2', 'x2', 'e2'].map((n) => link(n, RTM_NEWLINK, 0));
+    await Promise.all([
+      conn.requestGroup(group, 3, { operation: 'NFT_BATCH' }),
+      conn.requestGroup(other, 3, { operation: 'NFT_BATCH' }),
+      conn.request(link('after'), op('after')),
+    ]);
+    expect(kernel.calls.map((c) => c.messages.map(nameOf))).toEqual([['begin', 'x', 'end'], ['b2', 'x2', 'e2'], ['after']]);
+  });
+
   it('rejects with the first error among its answers', async () => {
     const { conn } = setup((reqs) => [ack(reqs[0]!.seq), ack(reqs[1]!.seq, -2, { message: 'No such table' }), ack(reqs[2]!.seq)]);
     const e = await rejection(conn.requestGroup(group, 3, { operation: 'NFT_BATCH' }));
