@@ -2,9 +2,8 @@
 // no network namespace is either a crash leftover of a creation (an empty file that never got
 // its mount) or somebody else's file; native/netns.cc tells them apart under the run dir's lock,
 // which every creation of ours holds (shared) until it has mounted.
-import { NetlinkError } from './errors.js';
 import { native } from './native.js';
-import { runDir } from './handle.js';
+import { runDir, withObject } from './handle.js';
 
 /**
  * Judges RUN_DIR/NAME, which exists and is no network namespace: removes it if it is a crash
@@ -12,18 +11,6 @@ import { runDir } from './handle.js';
  * progress) or is gone ('gone'). Anything else rejects with EEXIST, saying what it is, and is
  * left exactly as it was.
  */
-export async function clearCrashLeftover(name: string): Promise<'removed' | 'network' | 'gone'> {
-  try {
-    return await native.clearNetnsLeftover(runDir(), name);
-  } catch (e) {
-    if (!(e instanceof NetlinkError)) throw e;
-    throw new NetlinkError({
-      errno: e.errno,
-      syscall: e.syscall,
-      operation: 'netns add',
-      object: name,
-      ...(e.path !== undefined ? { path: e.path } : {}),
-      ...(e.hint !== undefined ? { hint: e.hint } : {}),
-    });
-  }
+export function clearCrashLeftover(name: string): Promise<'removed' | 'network' | 'gone'> {
+  return withObject(native.clearNetnsLeftover(runDir(), name), name, 'netns add');
 }

@@ -263,7 +263,11 @@ function multipath(spec: RouteSpec, hopIndexes: readonly (number | undefined)[])
 /** @internal a route request; `oif` is the output link's index when `dev` is set, and
  *  `hopIndexes` the nexthops' device indexes (for those that name a device by name). */
 export function routeRequest(type: number, flags: number, spec: RouteSpec, oif?: number, hopIndexes: readonly (number | undefined)[] = []): PreparedRequest {
-  const p = prepare(spec);
+  return requestFrom(prepare(spec), type, flags, spec, oif, hopIndexes);
+}
+
+/** The request of a route already checked and parsed (prepare). */
+function requestFrom(p: Prepared, type: number, flags: number, spec: RouteSpec, oif?: number, hopIndexes: readonly (number | undefined)[] = []): PreparedRequest {
   const m: Partial<RouteMessage> = oif === undefined ? { ...p.m } : { ...p.m, oif };
   const hops = multipath(spec, hopIndexes);
   if (hops) m.multipath = hops;
@@ -275,7 +279,7 @@ async function sendRoute(type: number, flags: number, spec: RouteSpec): Promise<
   await withConnection(spec.netns, async (conn) => {
     const oif = p.dev !== undefined ? await resolveIndex(conn, p.dev, 'dev') : undefined;
     const hops = await Promise.all((spec.nexthops ?? []).map((h, i) => (h.dev === undefined ? undefined : resolveIndex(conn, h.dev, `nexthops[${i}].dev`))));
-    await send(conn, routeRequest(type, flags, spec, oif, hops));
+    await send(conn, requestFrom(p, type, flags, spec, oif, hops));
   });
 }
 
