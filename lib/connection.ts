@@ -35,8 +35,9 @@ export interface RequestOptions {
   /** What the request is about ('veth0', '10.0.0.1/24'), for error messages. */
   object?: string;
   /** A request the kernel answers in microseconds inside send() (an address, a route, a link
-   *  flag, a GET): sent alone it runs on the calling thread, since two thread hand-offs cost
-   *  more than the request. Never for link creation/deletion, moves, dumps or big batches. */
+   *  flag, a GET): it runs on the calling thread, alone or with up to INLINE_MAX_MESSAGES such
+   *  requests of the same tick, since two thread hand-offs cost more than the requests. Never
+   *  for link creation/deletion, moves or dumps. */
   inline?: boolean;
   /** Milliseconds to wait for the kernel's answer, counted from the call. An answer that
    *  reached the socket is still delivered when its transact ends a little later. */
@@ -112,11 +113,14 @@ interface Pending {
   settled: boolean;
   /** Sent, and its deadline passed: the transact it is in may be stopped for it. */
   expired: boolean;
-  resolve(r: { messages: NetlinkMessage[]; warning?: string; interrupted: boolean }): void;
+  resolve(r: Settled): void;
   reject(e: Error): void;
   onAbort?: () => void;
   timer?: ReturnType<typeof setTimeout>;
 }
+
+/** What a request resolves with: a dump also says whether the kernel marked it interrupted. */
+type Settled = Reply & { interrupted?: boolean };
 
 interface Warning {
   operation: string;
@@ -128,6 +132,10 @@ interface Warning {
 const FLUSH_HOPS = 8;
 /** RTNETLINK_INLINE=0 sends every request from the addon's threads. */
 const INLINE = process.env.RTNETLINK_INLINE !== '0';
+/** The most inline requests exchanged on the calling thread at once: the kernel answers each
+ *  in a few µs, so 64 keep the event loop's pause well under a millisecond. */
+const INLINE_MAX_MESSAGES = 64;
+const INLINE_MAX_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 const RESOLVED = Promise.resolve();
 /** Every connection encodes into this one writer: flush() fills and copies it out in one
@@ -168,9 +176,8 @@ export class Connection extends EventEmitter {
   }
 
   /** Sends one request (NLM_F_REQUEST|NLM_F_ACK are set here) and resolves on its ACK. */
-  async request(encode: Encoder, opts: RequestOptions): Promise<Reply> {
-    const r = await this.enqueue([encode], 1, false, opts);
-    return r.warning === undefined ? { messages: r.messages } : { messages: r.messages, warning: r.warning };
+  request(encode: Encoder, opts: RequestOptions): Promise<Reply> {
+    return this.enqueue([encode], 1, false, opts);
   }
 
   /** Several messages that travel together and are answered `expected` times (nf_tables batches). */
@@ -179,8 +186,7 @@ export class Connection extends EventEmitter {
     if (!Number.isInteger(expected) || expected < 0 || expected > encoders.length) {
       throw new RangeError(`${opts.operation}: expected answers must be an integer from 0 to ${encoders.length}, got ${expected}`);
     }
-    const r = await this.enqueue(encoders, expected, false, opts, false);
-    return r.warning === undefined ? { messages: r.messages } : { messages: r.messages, warning: r.warning };
+    return this.enqueue(encoders, expected, false, opts, false);
   }
 
   /** A dump request (NLM_F_DUMP set here): every message up to NLMSG_DONE. */
@@ -227,7 +233,7 @@ export class Connection extends EventEmitter {
     dump: boolean,
     opts: RequestOptions,
     ack = true,
-  ): Promise<{ messages: NetlinkMessage[]; warning?: string; interrupted: boolean }> {
+  ): Promise<Settled> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new ClosedError('netlink connection'));
       if (opts.signal?.aborted) return reject(abortReason(opts.signal));
@@ -297,7 +303,41 @@ export class Connection extends EventEmitter {
   }
 
   private flush(): void {
-    if (this.inFlight || this.closed || this.queue.length === 0) return;
+    // An inline exchange the kernel answered within send() is settled here and now, and the
+    // loop goes on with what is queued behind it; anything else ends the loop until it returns.
+    while (!this.inFlight && !this.closed && this.queue.length > 0) {
+      const next = this.takeBatch();
+      if (!next) continue;
+      const { batch, firstSeq, seqCount, expected, bytes } = next;
+      const request = batch.length === 1 ? batch[0]!.bytes : Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (const p of batch) {
+        if (batch.length > 1) p.bytes.copy(request, at);
+        setSeqsAndFlags(request, at, p);
+        at += p.bytes.length;
+      }
+      let partial: { replies: Buffer; answered: number } | undefined;
+      if (this.goesInline(batch, seqCount, bytes)) {
+        let r: ReturnType<NonNullable<Transport['transactInline']>>;
+        try {
+          r = this.transport.transactInline!(request, firstSeq, seqCount, expected);
+        } catch (e) {
+          for (const p of batch) this.settle(p, transportError(toError(e), p.opts));
+          continue;
+        }
+        if (r.complete) {
+          this.dispatch(batch, r.replies, firstSeq, seqCount);
+          continue;
+        }
+        partial = r;
+      }
+      this.exchangeOnThread(batch, request, firstSeq, seqCount, expected, next.waitUntil, partial);
+    }
+    if (this.closed && !this.inFlight) this.closeTransport();
+  }
+
+  /** The next transact's requests, numbered; what does not fit waits behind it. */
+  private takeBatch(): { batch: Pending[]; firstSeq: number; seqCount: number; expected: number; bytes: number; waitUntil: number } | undefined {
     const batch: Pending[] = [];
     let firstSeq = this.seq;
     let expected = 0;
@@ -337,51 +377,60 @@ export class Connection extends EventEmitter {
       waitUntil = Math.max(waitUntil, p.deadline);
     }
     this.queue.splice(0, taken);
+    return batch.length === 0 ? undefined : { batch, firstSeq, seqCount, expected, bytes, waitUntil };
+  }
+
+  /** Small requests the kernel answers within send(), all of them (see RequestOptions.inline). */
+  private goesInline(batch: Pending[], seqCount: number, bytes: number): boolean {
+    if (!INLINE || !this.transport.transactInline) return false;
+    if (batch.length > 1 && (seqCount > INLINE_MAX_MESSAGES || bytes > INLINE_MAX_BYTES)) return false;
+    for (const p of batch) if (!p.opts.inline) return false;
+    return true;
+  }
+
+  /** The exchange, or the rest of an inline one the kernel had not finished answering, on the
+   *  addon's I/O thread; the connection sends nothing else until it ends. */
+  private exchangeOnThread(
+    batch: Pending[],
+    request: Buffer,
+    firstSeq: number,
+    seqCount: number,
+    expected: number,
+    waitUntil: number,
+    partial: { replies: Buffer; answered: number } | undefined,
+  ): void {
+    this.inFlight = batch;
     // What did not fit in this transact waits behind it.
     for (const p of this.queue) this.armTimer(p);
-    if (batch.length === 0) return;
-    this.inFlight = batch;
     const jobId = (this.inFlightJob = newJobId());
-    const request = batch.length === 1 ? batch[0]!.bytes : Buffer.allocUnsafe(bytes);
-    let at = 0;
-    for (const p of batch) {
-      if (batch.length > 1) p.bytes.copy(request, at);
-      setSeqsAndFlags(request, at, p);
-      at += p.bytes.length;
-    }
     // Same timeout for all, so the deadlines differ only by how long each waited in the queue.
     const timeoutMs = Math.max(1, Math.min(Math.ceil(waitUntil - performance.now()), MAX_TIMER_MS));
     let reply: Promise<Buffer>;
     try {
-      reply =
-        batch.length === 1 && batch[0]!.opts.inline && INLINE && this.transport.transactInline
-          ? this.exchangeInline(request, firstSeq, seqCount, expected, timeoutMs, jobId)
-          : this.transport.transact(request, firstSeq, seqCount, expected, timeoutMs, jobId);
+      reply = partial
+        ? this.transport.transact(EMPTY, firstSeq, seqCount, expected - partial.answered, timeoutMs, jobId).then((rest) => Buffer.concat([partial.replies, rest]))
+        : this.transport.transact(request, firstSeq, seqCount, expected, timeoutMs, jobId);
     } catch (e) {
       reply = Promise.reject(toError(e));
     }
-    reply
-      .then(
-        (replies) => this.dispatch(batch, replies, firstSeq, seqCount),
-        (err: unknown) => {
-          for (const p of batch) this.settle(p, transportError(toError(err), p.opts));
-        },
-      )
-      .finally(() => {
-        this.inFlight = null;
+    // Idle again before anyone hears of the outcome: a caller that closes the connection once
+    // its request resolved finds nothing in flight.
+    const ended = (settleBatch: () => void): void => {
+      this.inFlight = null;
+      try {
+        settleBatch();
+      } finally {
         if (this.closed) this.closeTransport();
         else this.flush();
-      });
-  }
-
-  /** A single small request: exchanged on this thread, finished on a worker if the kernel
-   *  has not answered everything by the end of send(). */
-  private exchangeInline(request: Buffer, firstSeq: number, count: number, expected: number, timeoutMs: number, jobId: number): Promise<Buffer> {
-    const r = this.transport.transactInline!(request, firstSeq, count, expected);
-    if (r.complete) return Promise.resolve(r.replies);
-    return this.transport
-      .transact(EMPTY, firstSeq, count, expected - r.answered, timeoutMs, jobId)
-      .then((rest) => Buffer.concat([r.replies, rest]));
+      }
+    };
+    reply.then(
+      (replies) => ended(() => this.dispatch(batch, replies, firstSeq, seqCount)),
+      (err: unknown) =>
+        ended(() => {
+          for (const p of batch) this.settle(p, transportError(toError(err), p.opts));
+        }),
+    );
   }
 
   private dispatch(batch: Pending[], replies: Buffer, firstSeq: number, seqCount: number): void {
@@ -458,11 +507,9 @@ export class Connection extends EventEmitter {
     if (p.settled) return;
     p.settled = true;
     this.detach(p);
-    p.resolve({
-      messages: p.messages,
-      interrupted: p.interrupted,
-      ...(p.warning !== undefined ? { warning: p.warning } : {}),
-    });
+    const r: Settled = p.warning === undefined ? { messages: p.messages } : { messages: p.messages, warning: p.warning };
+    if (p.dump) r.interrupted = p.interrupted;
+    p.resolve(r);
   }
 
   private settle(p: Pending, err: Error): void {

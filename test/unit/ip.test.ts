@@ -199,6 +199,27 @@ describe('parsePrefix', () => {
     expectError(() => parsePrefix(text, 'dst'), ArgumentError, 'ERR_INVALID_PREFIX', 'dst');
   });
 
+  it('accepts a length exactly when it is plain decimal without a leading zero, within 0..32 (fuzzed)', () => {
+    const chars = fc.constantFrom(...'0123456789-+ .x'.split(''));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: chars, maxLength: 5 }), fc.integer({ min: -40, max: 40 }).map(String)), (len) => {
+        const plain = /^(?:0|[1-9][0-9]*)$/.test(len);
+        const negative = /^-[1-9][0-9]*$/.test(len);
+        let got: unknown;
+        try {
+          got = parsePrefix(`10.0.0.0/${len}`, 'dst').prefixLen;
+        } catch (e) {
+          expect((e as ArgumentError).code).toBe('ERR_INVALID_PREFIX');
+          // Syntax errors and range errors are told apart, as the tables above say.
+          expect(e instanceof ArgumentRangeError).toBe((plain || negative) && !(plain && Number(len) <= 32));
+          got = undefined;
+        }
+        expect(got).toBe(plain && Number(len) <= 32 ? Number(len) : undefined);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('reports a malformed address part as ERR_INVALID_ADDRESS', () => {
     expectError(() => parsePrefix('10.0.0/24', 'dst'), ArgumentError, 'ERR_INVALID_ADDRESS', 'dst');
     expectError(() => parsePrefix('/24', 'dst'), ArgumentError, 'ERR_INVALID_ADDRESS', 'dst');
