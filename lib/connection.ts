@@ -326,7 +326,14 @@ export class Connection extends EventEmitter {
           continue;
         }
         if (r.complete) {
-          this.dispatch(batch, r.replies, firstSeq, seqCount);
+          try {
+            this.dispatch(batch, r.replies, firstSeq, seqCount);
+          } catch (e) {
+            // A 'warning' listener threw (after every request was settled): what is queued
+            // behind still goes out.
+            this.scheduleFlush();
+            throw e;
+          }
           continue;
         }
         partial = r;
@@ -435,12 +442,15 @@ export class Connection extends EventEmitter {
 
   private dispatch(batch: Pending[], replies: Buffer, firstSeq: number, seqCount: number): void {
     const { messages, error } = splitMessages(replies);
-    const bySeq = new Array<Pending>(seqCount);
-    for (const p of batch) bySeq.fill(p, p.firstSeq - firstSeq, p.firstSeq - firstSeq + p.seqCount);
+    // Most exchanges carry one request: no seq table for them.
+    const only = batch.length === 1 ? batch[0] : undefined;
+    const bySeq = only ? undefined : new Array<Pending>(seqCount);
+    if (bySeq) for (const p of batch) bySeq.fill(p, p.firstSeq - firstSeq, p.firstSeq - firstSeq + p.seqCount);
     const warnings: Warning[] = [];
     for (const m of messages) {
       // Outside the range: a late answer to an earlier request (timed out, aborted), ignored.
-      const p = m.seq >= firstSeq ? bySeq[m.seq - firstSeq] : undefined;
+      const k = m.seq - firstSeq;
+      const p = k < 0 || k >= seqCount ? undefined : (only ?? bySeq![k]);
       if (!p || p.settled) continue;
       try {
         this.absorb(p, m, warnings);
@@ -593,7 +603,7 @@ function describe(opts: RequestOptions): string {
 function encodeRequest(encoders: Encoder[], lengths: number[], opts: RequestOptions): Buffer {
   const w = sharedWriter;
   w.length = 0;
-  encoders.forEach((encode, placeholder) => lengths.push(encodeInto(w, encode, placeholder, opts)));
+  for (let placeholder = 0; placeholder < encoders.length; placeholder++) lengths.push(encodeInto(w, encoders[placeholder]!, placeholder, opts));
   return w.take();
 }
 

@@ -17,7 +17,10 @@ export class NativeTransport implements Transport {
   transactInline(request: Buffer, firstSeq: number, count: number, expected: number) {
     const r = native.transactInline(this.fd, request, firstSeq, count, expected, scratch);
     // A copy the size of the answer, from Node's buffer pool: cheaper than the addon's buffer.
-    return typeof r === 'number' ? { replies: Buffer.from(scratch.subarray(0, r)), complete: true, answered: expected } : r;
+    if (typeof r !== 'number') return r;
+    const replies = Buffer.allocUnsafe(r);
+    scratch.copy(replies, 0, 0, r);
+    return { replies, complete: true, answered: expected };
   }
 
   cancel(jobId: number): void {

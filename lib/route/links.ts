@@ -641,6 +641,15 @@ export const checkNetnsOption = (opts: NetnsOption): NetnsOption => netnsOptions
  */
 export async function setLink(link: LinkRef, changes: SetLinkOptions, opts: NetnsOption = {}): Promise<void> {
   setLinkChanges.check(changes, 'changes');
+  return changeLink(link, changes, opts);
+}
+
+/** The changes setLinkUp/setLinkDown make: valid by construction, so not checked per call. */
+const LINK_UP: SetLinkOptions = Object.freeze({ up: true });
+const LINK_DOWN: SetLinkOptions = Object.freeze({ up: false });
+
+/** setLink() once `changes` passed its check. */
+async function changeLink(link: LinkRef, changes: SetLinkOptions, opts: NetnsOption): Promise<void> {
   checkNetnsOption(opts);
   const sel = linkSelector(link);
   const m: Partial<LinkMessage> = { family: 0, flags: 0, change: 0, ...sel };
@@ -689,7 +698,7 @@ export function linkUpRequest(index: number, up = true, object = `#${index}`, gr
  * await setLinkUp('veth-pb', { netns: 'pb' });
  * ```
  */
-export const setLinkUp = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => setLink(link, { up: true }, opts);
+export const setLinkUp = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => changeLink(link, LINK_UP, opts);
 /**
  * `ip link set LINK down`.
  *
@@ -698,7 +707,7 @@ export const setLinkUp = (link: LinkRef, opts: NetnsOption = {}): Promise<void> 
  * await setLinkDown('bread-pb-veth');
  * ```
  */
-export const setLinkDown = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => setLink(link, { up: false }, opts);
+export const setLinkDown = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => changeLink(link, LINK_DOWN, opts);
 
 /** The index of `bridge`, after checking that it is one: the kernel would first detach a link
  *  from its current bridge and only then refuse a master that cannot take ports. */

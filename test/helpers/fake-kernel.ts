@@ -70,7 +70,7 @@ export class FakeKernel implements Transport {
   closeCount = 0;
   /** How long a cancelled transact takes to notice (the addon polls its flag every 50 ms). */
   cancelLatencyMs = 0;
-  private readonly rx: Datagram[] = [];
+  protected readonly rx: Datagram[] = [];
   private active: Active | null = null;
 
   constructor(handler?: Handler) {
@@ -127,7 +127,8 @@ export class FakeKernel implements Transport {
       void (async () => {
         let result: HandlerResult;
         try {
-          result = await this.handler(call.messages, call);
+          // An empty request sends nothing (it waits for the rest of an inline exchange).
+          result = request.length === 0 ? [] : await this.handler(call.messages, call);
         } catch (e) {
           result = e as Error;
         }
@@ -188,7 +189,7 @@ export class FakeKernel implements Transport {
     if (a.answered.size >= expected) a.end('answered');
   }
 
-  private check(c: TransactCall): void {
+  protected check(c: TransactCall): void {
     const u32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
     if (!u32(c.firstSeq) || c.firstSeq === 0) this.violations.push(`firstSeq ${c.firstSeq}`);
     if (!u32(c.count) || c.count === 0) this.violations.push(`count ${c.count}`);
@@ -197,8 +198,9 @@ export class FakeKernel implements Transport {
     if (!u32(c.jobId) || c.jobId === 0) this.violations.push(`jobId ${c.jobId}`);
   }
 
-  private checkMessages(c: TransactCall): void {
-    if (c.messages.length !== c.count) this.violations.push(`count ${c.count} but ${c.messages.length} messages sent`);
+  protected checkMessages(c: TransactCall): void {
+    // An empty request finishes an inline exchange: its messages went out already.
+    if (c.request.length > 0 && c.messages.length !== c.count) this.violations.push(`count ${c.count} but ${c.messages.length} messages sent`);
     c.messages.forEach((m, i) => {
       // The addon only counts answers inside firstSeq..firstSeq+count-1.
       if (m.seq !== c.firstSeq + i) this.violations.push(`message ${i} has seq ${m.seq}, range starts at ${c.firstSeq}`);
@@ -207,6 +209,57 @@ export class FakeKernel implements Transport {
     if (c.messages.filter((m) => (m.flags & NLM_F_DUMP) === NLM_F_DUMP).length > 1) {
       this.violations.push(`transact ${c.jobId} starts more than one dump`);
     }
+  }
+}
+
+/**
+ * The same kernel with the addon's inline exchange (native/netlink_io.cc TransactInline): it
+ * sends on the caller's thread and takes only what the kernel queued within send(), never
+ * waiting. A handler that answers synchronously answers within send(); an async one (or 'hang')
+ * answers later, and the connection must finish the exchange with transact().
+ */
+export class InlineFakeKernel extends FakeKernel {
+  readonly inlineCalls: TransactCall[] = [];
+
+  transactInline(request: Buffer, firstSeq: number, count: number, expected: number): { replies: Buffer; complete: boolean; answered: number } {
+    const call: TransactCall = { request, messages: [], firstSeq, count, expected, timeoutMs: 1, jobId: 1 };
+    this.inlineCalls.push(call);
+    this.log.push(`inline ${firstSeq}+${count}`);
+    this.check(call);
+    if (this.inFlight) this.violations.push(`inline exchange at seq ${firstSeq} while a transact is in flight`);
+    if (this.closeCount > 0) this.violations.push(`inline exchange at seq ${firstSeq} after close`);
+    try {
+      call.messages = parseMessages(request);
+    } catch (e) {
+      this.violations.push(`inline exchange at seq ${firstSeq}: request does not parse: ${(e as Error).message}`);
+    }
+    this.checkMessages(call);
+    const result = this.handler(call.messages, call);
+    if (result instanceof Error) throw result;
+    if (result instanceof Promise) {
+      void result.then((r) => Array.isArray(r) && this.push(...r));
+    } else if (result !== 'hang') {
+      this.rx.push(...result);
+    }
+    // What is in the socket now, up to `expected` answers (the addon's ReceiveUntil, no poll).
+    const chunks: Buffer[] = [];
+    const answered = new Set<number>();
+    while (answered.size < expected && this.rx.length > 0) {
+      const d = this.rx.shift()!;
+      if (!Buffer.isBuffer(d) && d.port !== 0) continue;
+      const data = Buffer.isBuffer(d) ? d : d.data;
+      const padded = Buffer.alloc(align4(data.length));
+      data.copy(padded);
+      chunks.push(padded);
+      for (let off = 0; off + NLMSG_HDRLEN <= data.length; off += align4(data.readUInt32LE(off) || NLMSG_HDRLEN)) {
+        const type = data.readUInt16LE(off + 4);
+        const i = (data.readUInt32LE(off + 8) - firstSeq) >>> 0;
+        if ((type === NLMSG_ERROR || type === NLMSG_DONE) && i < count) answered.add(i);
+      }
+    }
+    call.outcome = answered.size >= expected ? 'answered' : 'timeout';
+    call.result = Buffer.concat(chunks);
+    return { replies: call.result, complete: answered.size >= expected, answered: answered.size };
   }
 }
 

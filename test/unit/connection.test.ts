@@ -23,6 +23,7 @@ import {
 } from '../../lib/netlink/message.js';
 import {
   FakeKernel,
+  InlineFakeKernel,
   ack,
   datagram,
   deferred,
@@ -385,6 +386,84 @@ describe('pipelining', () => {
 });
 
 // ---- request groups ---------------------------------------------------------------------------
+
+describe('inline exchanges (on the calling thread)', () => {
+  function setupInline(handler?: Handler): { kernel: InlineFakeKernel; conn: Connection } {
+    const kernel = new InlineFakeKernel(handler);
+    const conn = new Connection(kernel);
+    kernels.push(kernel);
+    connections.push(conn);
+    return { kernel, conn };
+  }
+  const inline = (object: string) => op(object, { inline: true });
+
+  it('sends the inline requests of one tick in one exchange and settles them without a transact', async () => {
+    const { kernel, conn } = setupInline();
+    const replies = await Promise.all(['a', 'b', 'c'].map((n) => conn.request(link(n), inline(n))));
+    expect(replies).toEqual([{ messages: [] }, { messages: [] }, { messages: [] }]);
+    expect(kernel.inlineCalls.map((c) => c.count)).toEqual([3]);
+    expect(kernel.inlineCalls[0]!.messages.map(nameOf)).toEqual(['a', 'b', 'c']);
+    expect(kernel.calls).toHaveLength(0);
+  });
+
+  it('leaves a tick that is not all inline requests to the I/O thread', async () => {
+    const { kernel, conn } = setupInline();
+    await Promise.all([conn.request(link('a'), inline('a')), conn.request(link('b'), op('b')), conn.request(link('c'), inline('c'))]);
+    expect(kernel.inlineCalls).toHaveLength(0);
+    expect(kernel.calls.map((c) => c.count)).toEqual([3]);
+  });
+
+  it('takes up to 64 requests into one inline exchange; a bigger tick goes to the I/O thread whole', async () => {
+    const { kernel, conn } = setupInline();
+    const names = (n: number, p: string) => Array.from({ length: n }, (_, i) => `${p}${i}`);
+    await Promise.all(names(64, 'a').map((n) => conn.request(link(n), inline(n))));
+    expect(kernel.inlineCalls.map((c) => c.count)).toEqual([64]);
+    expect(kernel.inlineCalls[0]!.messages.map(nameOf)).toEqual(names(64, 'a'));
+    await Promise.all(names(65, 'b').map((n) => conn.request(link(n), inline(n))));
+    expect(kernel.inlineCalls).toHaveLength(1);
+    expect(kernel.calls.map((c) => c.count)).toEqual([65]);
+  });
+
+  it('finishes an exchange the kernel did not answer within send() with a transact for the missing answers only', async () => {
+    const { kernel, conn } = setupInline((reqs) => {
+      setTimeout(() => kernel.push(ack(reqs[1]!.seq)), 5);
+      return [ack(reqs[0]!.seq)];
+    });
+    const replies = await Promise.all(['a', 'b'].map((n) => conn.request(link(n), inline(n))));
+    expect(replies).toEqual([{ messages: [] }, { messages: [] }]);
+    expect(kernel.inlineCalls).toHaveLength(1);
+    expect(kernel.calls).toHaveLength(1);
+    expect(kernel.calls[0]).toMatchObject({ firstSeq: kernel.inlineCalls[0]!.firstSeq, count: 2, expected: 1, outcome: 'answered' });
+    expect(kernel.calls[0]!.request.length).toBe(0);
+  });
+
+  it('fails only the refused request of an inline batch', async () => {
+    const { conn } = setupInline((reqs) => reqs.map((r, i) => (i === 1 ? ack(r.seq, -17) : ack(r.seq))));
+    const results = await Promise.allSettled(['a', 'b', 'c'].map((n) => conn.request(link(n), inline(n))));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const err = (results[1] as PromiseRejectedResult).reason;
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err).toMatchObject({ code: 'EEXIST', object: 'b' });
+  });
+
+  it('a send that fails rejects each request of that exchange, and the connection goes on', async () => {
+    let fail = true;
+    const { kernel, conn } = setupInline((reqs) => (fail ? syscallError(-105, 'sendmsg') : reqs.map((r) => ack(r.seq))));
+    const first = await Promise.allSettled(['a', 'b'].map((n) => conn.request(link(n), inline(n))));
+    expect(first.map((r) => r.status === 'rejected' && (r.reason as NetlinkError).code)).toEqual(['ENOBUFS', 'ENOBUFS']);
+    expect(first.map((r) => r.status === 'rejected' && (r.reason as NetlinkError).object)).toEqual(['a', 'b']);
+    fail = false;
+    await expect(conn.request(link('c'), inline('c'))).resolves.toEqual({ messages: [] });
+    expect(kernel.inlineCalls).toHaveLength(2);
+  });
+
+  it('is idle once a request resolved: closing then closes the transport at once', async () => {
+    const { kernel, conn } = setupInline();
+    await conn.request(link('a'), inline('a'));
+    conn.close();
+    expect(kernel.closeCount).toBe(1);
+  });
+});
 
 describe('requestGroup', () => {
   const group = ['begin', 'x', 'end'].map((n) => link(n, RTM_NEWLINK, 0));
