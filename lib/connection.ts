@@ -19,6 +19,7 @@ import {
   type NetlinkMessage,
 } from './netlink/message.js';
 import { ClosedError, NetlinkError, TimeoutError, abortReason, capabilityHint } from './errors.js';
+import { monotonicMs } from './clock.js';
 
 /** What a connection needs from the kernel; the addon implements it, tests fake it. */
 export interface Transport {
@@ -99,7 +100,7 @@ interface Pending {
   ack: boolean;
   opts: RequestOptions;
   timeoutMs: number;
-  /** performance.now() by which the answer must be in (Infinity: no limit). */
+  /** monotonicMs() by which the answer must be in (Infinity: no limit). */
   deadline: number;
   firstSeq: number;
   seqCount: number;
@@ -257,7 +258,7 @@ export class Connection extends EventEmitter {
         ack,
         opts,
         timeoutMs,
-        deadline: performance.now() + timeoutMs,
+        deadline: monotonicMs() + timeoutMs,
         firstSeq: 0,
         seqCount: encoders.length,
         lengths,
@@ -411,7 +412,7 @@ export class Connection extends EventEmitter {
     for (const p of this.queue) this.armTimer(p);
     const jobId = (this.inFlightJob = newJobId());
     // Same timeout for all, so the deadlines differ only by how long each waited in the queue.
-    const timeoutMs = Math.max(1, Math.min(Math.ceil(waitUntil - performance.now()), MAX_TIMER_MS));
+    const timeoutMs = Math.max(1, Math.min(Math.ceil(waitUntil - monotonicMs()), MAX_TIMER_MS));
     let reply: Promise<Buffer>;
     try {
       reply = partial
@@ -531,7 +532,7 @@ export class Connection extends EventEmitter {
 
   private armTimer(p: Pending): void {
     if (p.timer !== undefined || p.timeoutMs > MAX_TIMER_MS) return;
-    p.timer = setTimeout(() => this.expire(p), Math.max(0, p.deadline - performance.now()));
+    p.timer = setTimeout(() => this.expire(p), Math.max(0, p.deadline - monotonicMs()));
   }
 
   private detach(p: Pending): void {

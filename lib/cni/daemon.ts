@@ -12,6 +12,7 @@ import { serialised } from '../nftables/ours.js';
 import { CniCode, CniError } from './errors.js';
 import { CNI_ENV_NAMES, FrameReader, encodeReply, type CniReply, type CniRequest } from './frame.js';
 import { errorReply, handleCniRequest, serialisationKey } from './plugin.js';
+import { monotonicMs } from '../clock.js';
 
 /** Where the shim looks for the daemon unless the config's daemonSocket says otherwise. */
 const DEFAULT_SOCKET = '/run/rtnetlink/cni.sock';
@@ -80,13 +81,13 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
   const unanswered = new Set<Socket>();
 
   const serve = async (req: CniRequest): Promise<CniReply> => {
-    const started = performance.now();
+    const started = monotonicMs();
     inFlight++;
     try {
       // Calls for one container run in order (the key names it), others at once.
       const key = serialisationKey(req);
       const reply = await (key === undefined ? handleCniRequest(req) : serialised(key, () => handleCniRequest(req)));
-      opts.log?.(`${req.env.CNI_COMMAND ?? '-'} ${req.env.CNI_CONTAINERID ?? '-'} ${req.env.CNI_IFNAME ?? '-'} status=${reply.status} ${(performance.now() - started).toFixed(2)}ms`);
+      opts.log?.(`${req.env.CNI_COMMAND ?? '-'} ${req.env.CNI_CONTAINERID ?? '-'} ${req.env.CNI_IFNAME ?? '-'} status=${reply.status} ${(monotonicMs() - started).toFixed(2)}ms`);
       return reply;
     } finally {
       if (--inFlight === 0) idle?.();

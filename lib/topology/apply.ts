@@ -41,6 +41,7 @@ import {
   type TopologySpec,
   type VxlanSpec,
 } from './spec.js';
+import { monotonicMs } from '../clock.js';
 
 const isCode = (e: unknown, code: string) => e instanceof NetlinkError && e.code === code;
 
@@ -574,7 +575,7 @@ async function pool<T, R>(items: T[], limit: number, signal: AbortSignal | undef
   const running: Promise<void>[] = [];
   let inFlight = 0;
   let wake: (() => void) | undefined;
-  let sliceStart = performance.now();
+  let sliceStart = monotonicMs();
   for (let i = 0; i < items.length && !signal?.aborted; ) {
     if (inFlight >= limit) {
       await new Promise<void>((resolve) => (wake = resolve));
@@ -591,9 +592,9 @@ async function pool<T, R>(items: T[], limit: number, signal: AbortSignal | undef
         w?.();
       }),
     );
-    if (performance.now() - sliceStart > SLICE_MS) {
+    if (monotonicMs() - sliceStart > SLICE_MS) {
       await new Promise((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
+      sliceStart = monotonicMs();
     }
   }
   await Promise.all(running);
@@ -621,7 +622,7 @@ async function pool<T, R>(items: T[], limit: number, signal: AbortSignal | undef
 export async function applyTopology(spec: TopologySpec, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const { maxNamespaces } = applyOptions.check(opts, 'options');
   await validateTopologySliced(spec, maxNamespaces === undefined ? {} : { maxNamespaces }, SLICE_MS);
-  const started = performance.now();
+  const started = monotonicMs();
   const { hosts, perCall } = namespaceRoles(spec);
   const ctx: Context = { group: topologyGroup(spec), bridgeIndex: new Map(), journal: new Journal(), hosts: new Map(), perCall };
   const namespaces = spec.namespaces ?? [];
@@ -686,7 +687,7 @@ export async function applyTopology(spec: TopologySpec, opts: ApplyOptions = {})
   }
   const failed = items.filter((r) => !r.ok);
   const aborted = opts.signal?.aborted === true;
-  if (failed.length === 0 && !aborted) return { items, elapsedMs: performance.now() - started, namespaces: ctx.journal.anonymous, spec };
+  if (failed.length === 0 && !aborted) return { items, elapsedMs: monotonicMs() - started, namespaces: ctx.journal.anonymous, spec };
   if (opts.rollback !== false) await ctx.journal.rollback();
   if (aborted && failed.every((r) => r.error === opts.signal?.reason || (r.error as Error)?.name === 'AbortError')) throw opts.signal!.reason;
   const first = failed.find((r) => r.error !== opts.signal?.reason) ?? failed[0]!;

@@ -29,6 +29,7 @@ import { GROUPS, KINDS, SpaceState, dumpKind, type Emit, type WatchKind } from '
 import { ensureNsid, getNsid, notifiedNsid, NSID_NOT_ASSIGNED } from './nsid.js';
 import { requestedKinds, watchOptions, type ObjectEvent, type OverrunEvent, type WatchEvent, type WatchOptions, type WatchStats } from './options.js';
 import { OWN_NAMESPACE, Subscription, type Notification } from './subscription.js';
+import { monotonicMs } from '../clock.js';
 
 interface Space {
   /** OWN_NAMESPACE for the socket's own namespace, else the id it has for this one. */
@@ -200,9 +201,9 @@ export class Watcher implements AsyncIterable<WatchEvent>, AsyncDisposable {
       if (this.closed && !this.failure) return { done: true, value: undefined };
       if (this.head < this.queue.length) {
         // A long run of queued events would otherwise be consumed in one microtask chain.
-        if (performance.now() - this.lastYield > YIELD_AFTER_MS) {
+        if (monotonicMs() - this.lastYield > YIELD_AFTER_MS) {
           await new Promise<void>((r) => setImmediate(r));
-          this.lastYield = performance.now();
+          this.lastYield = monotonicMs();
           continue;
         }
         const value = this.queue[this.head++]!;
@@ -220,7 +221,7 @@ export class Watcher implements AsyncIterable<WatchEvent>, AsyncDisposable {
       }
       await new Promise<void>((r) => (this.wake = r));
       this.wake = undefined;
-      this.lastYield = performance.now();
+      this.lastYield = monotonicMs();
     }
   }
 
@@ -405,7 +406,7 @@ export class Watcher implements AsyncIterable<WatchEvent>, AsyncDisposable {
    *  started while another runs replaces it. */
   private startSync(isResync: boolean): void {
     this.pendingSync = new Set(this.spaces.values());
-    this.syncStarted = performance.now();
+    this.syncStarted = monotonicMs();
     this.syncIsResync = isResync;
     for (const s of this.spaces.values()) void this.syncSpace(s);
   }
@@ -446,7 +447,7 @@ export class Watcher implements AsyncIterable<WatchEvent>, AsyncDisposable {
     if (!this.pendingSync?.delete(space) || this.pendingSync.size > 0) return;
     this.pendingSync = undefined;
     if (this.syncIsResync) {
-      const ms = performance.now() - this.syncStarted;
+      const ms = monotonicMs() - this.syncStarted;
       this.stats.resyncs++;
       this.stats.lastResyncMs = ms;
       this.stats.totalResyncMs += ms;

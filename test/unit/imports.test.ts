@@ -61,3 +61,24 @@ describe('module graph', () => {
     expect(cycles(graph).length).toBeGreaterThan(0);
   });
 });
+
+describe('first-call cost', () => {
+  it("no module uses the global `performance` (Node loads perf_hooks on its first use, ~1 ms of a first call): lib/clock.ts's monotonicMs instead", () => {
+    const users = sources(LIB).filter((file) => /\bperformance\s*\.\s*now\s*\(/.test(readFileSync(file, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '')));
+    expect(users.map((f) => f.slice(LIB.length + 1))).toEqual([]);
+  });
+
+  it('importing the library does not load perf_hooks, and neither does a request', async () => {
+    const { execFileSync } = await import('node:child_process');
+    // A fresh process: which of Node's internal modules are loaded after import and a request
+    // through the connection (a fake transport: no kernel needed).
+    const script = `
+      const { Connection } = await import(${JSON.stringify(join(LIB, '../dist/connection.js'))});
+      const ack = Buffer.alloc(36); ack.writeUInt32LE(36, 0); ack.writeUInt16LE(2, 4);
+      const conn = new Connection({ transact: async () => ack, transactInline: (r, seq) => (ack.writeUInt32LE(seq, 8), { replies: ack, complete: true, answered: 1 }), cancel() {}, close() {} });
+      await conn.request((w, seq) => { const at = w.reserve(16); w.buf.writeUInt32LE(16, at); w.buf.writeUInt32LE(0, at + 4); w.buf.writeUInt32LE(seq, at + 8); w.buf.writeUInt32LE(0, at + 12); }, { operation: 'TEST', inline: true });
+      console.log(JSON.stringify(process.moduleLoadList.filter((m) => m.endsWith(' perf_hooks') || m.endsWith('internal/perf/performance'))));`;
+    const loaded = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim());
+    expect(loaded).toEqual([]);
+  });
+});
