@@ -1,29 +1,24 @@
 // Single operations from JS against the same in C (benchmarks/micro/micro.c): µs per op,
 // awaited one by one and in batches, and against C that hands each batch to an I/O thread as the
-// addon must. Each measurement in its own sandbox, interleaved.
-//   npx tsx benchmarks/micro/micro.ts [--count 20000] [--reps 3]
+// addon must. Each measurement in its own sandbox, interleaved. The JS side is the shipped build
+// (dist/, `npm run build` first) under plain Node, as users run it; --source runs lib/ through tsx.
+//   npx tsx benchmarks/micro/micro.ts [--count 20000] [--reps 3] [--source]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, reps: { type: 'string', default: '3' }, inner: { type: 'string' } } });
+const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, reps: { type: 'string', default: '3' }, source: { type: 'boolean', default: false } } });
 
-if (values.inner) {
-  // Inside a sandbox: one JS measurement on link 2 (the bridge m0 the wrapper made), as in C.
-  const [op, batchText] = values.inner.split(':') as [string, string];
-  const rt = await import('../../lib/index.js');
-  const count = Number(values.count);
-  const batch = Number(batchText);
-  const one = (k: number) => (op === 'up' ? rt.setLinkUp(2) : k % 2 ? rt.deleteAddress(2, '10.9.0.1/24') : rt.addAddress(2, '10.9.0.1/24'));
-  for (let k = 0; k < 2000; k++) await one(k); // warm the JIT and the threads
-  const t = performance.now();
-  for (let done = 0; done < count; done += batch) {
-    if (batch === 1) await one(done);
-    else await Promise.all(Array.from({ length: batch }, (_, k) => one(done + k)));
-  }
-  console.log(JSON.stringify({ usPerOp: ((performance.now() - t) * 1000) / count }));
-  process.exit(0);
-}
+const child = fileURLToPath(new URL('./micro-child.mjs', import.meta.url));
+const distEntry = new URL('../../dist/index.js', import.meta.url);
+if (!values.source && !existsSync(distEntry)) throw new Error('dist/ is missing: run `npm run build` first, or pass --source');
+const jsArgv = (op: string, batch: number) => [
+  process.execPath,
+  ...(values.source ? ['--import', 'tsx'] : []),
+  child, op, String(batch), values.count!,
+];
+process.env.RTNETLINK_MICRO_ENTRY = values.source ? new URL('../../lib/index.ts', import.meta.url).href : distEntry.href;
 
 const bin = 'benchmarks/micro/micro';
 // Rebuilt when the source is newer: a binary from before --hop would ignore it.
@@ -46,7 +41,7 @@ for (const op of ['addr', 'up']) {
     for (let r = 0; r < Number(values.reps); r++) {
       c.push(run([bin, op, count, String(batch)]));
       hop.push(run([bin, op, count, String(batch), '--hop']));
-      js.push(run([process.execPath, '--import', 'tsx', 'benchmarks/micro/micro.ts', '--inner', `${op}:${batch}`, '--count', count]));
+      js.push(run(jsArgv(op, batch)));
     }
     const name = `${op === 'addr' ? 'add/delete address' : 'set link up'}, ${batch === 1 ? 'awaited one by one' : `batch of ${batch}`}`;
     rows.push(`| ${name} | ${median(c).toFixed(1)} | ${median(hop).toFixed(1)} | ${median(js).toFixed(1)} | ${(median(js) / median(c)).toFixed(2)}× | ${(median(js) / median(hop)).toFixed(2)}× |`);
