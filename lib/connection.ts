@@ -28,6 +28,9 @@ export interface Transport {
   transactInline?(request: Buffer, firstSeq: number, count: number, expected: number): { replies: Buffer; complete: boolean; answered: number };
   cancel(jobId: number): void;
   close(): void;
+  /** False while the transport cannot exchange yet (its socket is opening): transact() waits
+   *  for it, and nothing goes inline. Absent means always ready. */
+  readonly ready?: boolean;
 }
 
 export interface RequestOptions {
@@ -390,7 +393,7 @@ export class Connection extends EventEmitter {
 
   /** Small requests the kernel answers within send(), all of them (see RequestOptions.inline). */
   private goesInline(batch: Pending[], seqCount: number, bytes: number): boolean {
-    if (!INLINE || !this.transport.transactInline) return false;
+    if (!INLINE || !this.transport.transactInline || this.transport.ready === false) return false;
     if (batch.length > 1 && (seqCount > INLINE_MAX_MESSAGES || bytes > INLINE_MAX_BYTES)) return false;
     for (const p of batch) if (!p.opts.inline) return false;
     return true;

@@ -5,18 +5,57 @@ import { native } from './native.js';
 
 /** Where inline exchanges leave their answers (one JS thread, used and copied out at once). */
 const scratch = Buffer.allocUnsafe(64 * 1024);
+const EMPTY = Buffer.alloc(0);
 
 export class NativeTransport implements Transport {
   private open = true;
-  constructor(readonly fd: number) {}
+  /** -1 while the socket is still being opened on a worker. */
+  private fd: number;
+  private opening: Promise<number> | undefined;
+  private openError: Error | undefined;
+  /** Transacts cancelled before the socket was open: they never start. */
+  private readonly cancelledEarly = new Set<number>();
+
+  /** With a promise, requests can be queued and encoded while the socket opens: a process's
+   *  first request does its JS work meanwhile instead of after. */
+  constructor(fd: number | Promise<number>) {
+    if (typeof fd === 'number') {
+      this.fd = fd;
+      return;
+    }
+    this.fd = -1;
+    this.opening = fd.then(
+      (opened) => {
+        this.opening = undefined;
+        if (this.open) this.fd = opened;
+        else native.close(opened);
+        return opened;
+      },
+      (e: unknown) => {
+        this.opening = undefined;
+        this.openError = e instanceof Error ? e : new Error(String(e));
+        throw this.openError;
+      },
+    );
+    // Its failure reaches whoever exchanges on it.
+    this.opening.catch(() => {});
+  }
+
+  /** False until the socket is open: nothing is exchanged on the calling thread before. */
+  get ready(): boolean {
+    return this.fd >= 0;
+  }
 
   transact(request: Buffer, firstSeq: number, count: number, expected: number, timeoutMs: number, jobId: number): Promise<Buffer> {
-    return native.transact(this.fd, request, firstSeq, count, expected, timeoutMs, jobId);
+    if (this.fd >= 0) return native.transact(this.fd, request, firstSeq, count, expected, timeoutMs, jobId);
+    if (this.openError) return Promise.reject(this.openError);
+    return this.opening!.then((fd) =>
+      this.cancelledEarly.delete(jobId) ? EMPTY : native.transact(fd, request, firstSeq, count, expected, timeoutMs, jobId),
+    );
   }
 
   transactInline(request: Buffer, firstSeq: number, count: number, expected: number) {
     const r = native.transactInline(this.fd, request, firstSeq, count, expected, scratch);
-    // A copy the size of the answer, from Node's buffer pool: cheaper than the addon's buffer.
     if (typeof r !== 'number') return r;
     const replies = Buffer.allocUnsafe(r);
     scratch.copy(replies, 0, 0, r);
@@ -24,13 +63,15 @@ export class NativeTransport implements Transport {
   }
 
   cancel(jobId: number): void {
-    native.cancel(jobId);
+    if (this.opening) this.cancelledEarly.add(jobId);
+    else native.cancel(jobId);
   }
 
   close(): void {
     if (!this.open) return;
     this.open = false;
-    native.close(this.fd);
+    // Still opening: closed when it opens (see the constructor).
+    if (this.fd >= 0) native.close(this.fd);
   }
 }
 

@@ -1,10 +1,11 @@
 // Where an operation runs: the caller's own namespace, a Namespace handle, or a named
 // namespace opened for the call. Every public operation takes `{ netns }` and goes through here.
-import type { Connection, Encoder, RequestOptions } from './connection.js';
+import { Connection, type Encoder, type RequestOptions } from './connection.js';
 import { ArgumentError } from './errors.js';
 import { NETLINK_ROUTE } from './netlink/message.js';
 import { NamespaceHandle, openHandle } from './handle.js';
-import { openConnection } from './socket.js';
+import { NativeTransport } from './socket.js';
+import { native } from './native.js';
 
 /** A namespace: an open handle, or the name of one in the run dir. */
 export type NetnsRef = NamespaceHandle | string;
@@ -15,20 +16,22 @@ export interface NetnsOption {
   netns?: NetnsRef | undefined;
 }
 
-/** The connection in the process's own namespace per protocol: the promise while it opens,
- *  then the connection itself, so a call starts without waiting a tick for it. */
-const hostConnections = new Map<number, Connection | Promise<Connection>>();
+/** The connection in the process's own namespace per protocol. It exists at once, while its
+ *  socket opens on a worker, so a process's first call encodes its request meanwhile. */
+const hostConnections = new Map<number, Connection>();
 
-function hostConnection(protocol: number): Connection | Promise<Connection> {
+function hostConnection(protocol: number): Connection {
   let c = hostConnections.get(protocol);
   if (!c) {
-    const opening = openConnection(-1, protocol);
-    hostConnections.set(protocol, opening);
-    opening.then(
-      (conn) => hostConnections.set(protocol, conn),
-      () => hostConnections.delete(protocol),
-    );
-    c = opening;
+    const opening = native.openNetlink(-1, protocol, []);
+    const conn = new Connection(new NativeTransport(opening));
+    hostConnections.set(protocol, conn);
+    // A socket that could not be opened fails the requests queued on it with its error (the
+    // transport's transact), and the next call tries again.
+    opening.catch(() => {
+      if (hostConnections.get(protocol) === conn) hostConnections.delete(protocol);
+    });
+    c = conn;
   }
   return c;
 }
@@ -40,10 +43,7 @@ export async function withConnection<T>(
   fn: (conn: Connection) => Promise<T>,
   protocol = NETLINK_ROUTE,
 ): Promise<T> {
-  if (netns === undefined) {
-    const c = hostConnection(protocol);
-    return fn(c instanceof Promise ? await c : c);
-  }
+  if (netns === undefined) return fn(hostConnection(protocol));
   if (netns instanceof NamespaceHandle) return fn(await netns.connection(protocol));
   if (typeof netns === 'string') {
     const ns = await openHandle(netns, NamespaceHandle);

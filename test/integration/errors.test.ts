@@ -1,5 +1,6 @@
 // Each API call's error paths against the real kernel: duplicates, missing links, and bad
 // arguments rejected before any syscall (the addon's transact is never reached).
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { inSandbox, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
 
@@ -118,6 +119,16 @@ describe.skipIf(!inSandbox)(`error paths (real kernel)${sandboxSkipReason ? ` â€
     expect(transact).not.toHaveBeenCalled();
     expect(openNetlink).not.toHaveBeenCalled();
     expect(hostLinks()).toEqual(['lo']);
+  });
+
+  it("a process whose first socket cannot be opened fails that call with the open's error, and the next call opens anew", () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/open-fail-child.ts'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout.trim())).toEqual({
+      first: { ok: false, code: 'EMFILE', syscall: 'socket', operation: 'RTM_GETLINK' },
+      second: expect.arrayContaining(['lo']),
+      opens: 2,
+    });
   });
 
   it('namespace-bound calls reach the right namespace and name it in results', async () => {
