@@ -4,7 +4,7 @@
 //   tsx benchmarks/run.ts [--n 10,100,1000] [--reps 3] [--only id,id] [--smoke]
 // and compares the bulk path with the best hand-written C floor, IPv6 on and off.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { implementations } from './lib/implementations.js';
@@ -43,16 +43,52 @@ for (const impl of impls) {
 }
 const runnable = impls.filter((i) => !skipped[i.id]);
 
+/** Network namespace objects the kernel's slab allocator holds (root can read it), or undefined. */
+function netnsObjects(): number | undefined {
+  try {
+    const m = /^net_namespace\s+(\d+)/m.exec(readFileSync('/proc/slabinfo', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lets the kernel finish destroying the previous run's namespaces, which it does after the
+ * run has ended, in its own workqueue (holding locks every run needs): waits until the count of
+ * namespace objects has not moved for a second (at most a minute). Where it cannot be read,
+ * a fixed pause by the size of the previous run. A pause by the size of the next run, as before,
+ * left an N=100 run that followed an N=1000 one paying for the thousand's cleanup.
+ */
+function letKernelSettle(previousN: number): void {
+  let last = netnsObjects();
+  if (last === undefined) {
+    spawnSync('sleep', [String(1 + previousN / 250)]);
+    return;
+  }
+  const started = Date.now();
+  let stableSince = started;
+  while (Date.now() - stableSince < 1000 && Date.now() - started < 60_000) {
+    spawnSync('sleep', ['0.1']);
+    const now = netnsObjects();
+    if (now !== last) {
+      last = now;
+      stableSince = Date.now();
+    }
+  }
+}
+
 const runs: Run[] = [];
+let previousN = 0;
 for (let rep = 1; rep <= reps; rep++) {
   for (const n of sizes) {
     // Rotate the order each repetition: no implementation always runs first.
     const order = runnable.map((_, k) => runnable[(k + rep) % runnable.length]!);
     for (const impl of order) {
       if (impl.maxN !== undefined && n > impl.maxN) continue;
-      // Let the kernel finish destroying the previous run's namespaces (it does so after the
-      // links are gone, in its own workqueue) so no implementation pays for another's cleanup.
-      spawnSync('sleep', [String(smoke ? 0 : 1 + n / 250)]);
+      // No implementation pays for another's cleanup.
+      if (!smoke) letKernelSettle(previousN);
+      previousN = n;
       const r = spawnSync('scripts/sandbox', [process.execPath, '--import', 'tsx', 'benchmarks/lib/one-run.ts', impl.id, String(n)], { encoding: 'utf8', maxBuffer: 64 << 20 });
       const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
       const run: Run = line ? { ...(JSON.parse(line) as Run), rep } : { ok: false, id: impl.id, n, rep, error: (r.stderr || `exit ${r.status}`).slice(-500) };
