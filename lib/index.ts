@@ -50,6 +50,7 @@ export {
   type VxlanDetail,
   type LinkInfo,
   type BridgePort,
+  type BridgePortFlags,
   type CreatedLink,
   type CreatedVeth,
   type CreateVethOptions,

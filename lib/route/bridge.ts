@@ -9,24 +9,12 @@ import { decodeLink, encodeLink, type LinkMessage } from '../netlink/link.js';
 import * as rt from '../netlink/rtnetlink.js';
 import { netnsLabel, withConnection, type NetnsOption } from '../target.js';
 import { flag, netnsShape } from '../fields.js';
-import { integer, object, optional } from '../schema.js';
+import { integer, object, optional, type OptionalSchema } from '../schema.js';
 import { u32 } from '../fields.js';
-import { BRPORT_FLAGS, checkNetnsOption, linkSelector, resolveBridge, resolveIndex, type LinkRef } from './links.js';
+import { BRPORT_FLAGS, checkNetnsOption, type BridgePortFlags, linkSelector, resolveBridge, resolveIndex, type LinkRef } from './links.js';
 
 /** What setBridgePort changes on a bridge port (`bridge link set dev PORT ...`). */
-export interface BridgePortOptions extends NetnsOption {
-  /** Let frames go back out of the port they came in on (`hairpin on`). */
-  hairpin?: boolean;
-  /** Forward only to non-isolated ports (`isolated on`). */
-  isolated?: boolean;
-  /** Learn source MACs (`learning`). */
-  learning?: boolean;
-  /** Flood unknown unicast to this port (`flood`). */
-  flood?: boolean;
-  mcastFlood?: boolean;
-  bcastFlood?: boolean;
-  neighSuppress?: boolean;
-  proxyArp?: boolean;
+export interface BridgePortOptions extends NetnsOption, BridgePortFlags {
   /** STP path cost. */
   cost?: number;
   /** STP port priority (0..63). */
@@ -42,14 +30,7 @@ const bridgePortOptions = object<BridgePortOptions>(
   'setBridgePort options',
   {
     ...netnsShape,
-    hairpin: optional(flag),
-    isolated: optional(flag),
-    learning: optional(flag),
-    flood: optional(flag),
-    mcastFlood: optional(flag),
-    bcastFlood: optional(flag),
-    neighSuppress: optional(flag),
-    proxyArp: optional(flag),
+    ...(Object.fromEntries(BRPORT_FLAGS.map(([key]) => [key, optional(flag)])) as Record<keyof BridgePortFlags, OptionalSchema<boolean>>),
     cost: optional(integer(1, 65535)),
     priority: optional(integer(0, 63)),
   },

@@ -868,8 +868,29 @@ export async function getLink(link: LinkRef, opts: NetnsOption = {}): Promise<Li
   });
 }
 
+/** The on/off settings of a bridge port: what setBridgePort sets and listBridgePorts reports
+ *  (`bridge link set dev PORT hairpin on ...`, `bridge -d link show`). */
+export interface BridgePortFlags {
+  /** Frames may go back out of the port they came in on (`hairpin`, IFLA_BRPORT_MODE). */
+  hairpin?: boolean;
+  /** Isolated ports forward only to non-isolated ones (`isolated`). */
+  isolated?: boolean;
+  /** Source MACs are learnt into the FDB (`learning`). */
+  learning?: boolean;
+  /** Unknown unicast is flooded to this port (`flood`). */
+  flood?: boolean;
+  /** Multicast is flooded to this port (`mcast_flood`). */
+  mcastFlood?: boolean;
+  /** Broadcast is flooded to this port (`bcast_flood`). */
+  bcastFlood?: boolean;
+  /** ARP and neighbour discovery are suppressed on this port (`neigh_suppress`). */
+  neighSuppress?: boolean;
+  /** The bridge answers ARP for this port (`proxy_arp`). */
+  proxyArp?: boolean;
+}
+
 /** A bridge port, as listBridgePorts() describes it (what `bridge -d link show` prints). */
-export interface BridgePort {
+export interface BridgePort extends BridgePortFlags {
   index: number;
   name: string;
   /** Port state as `bridge link show` prints it: disabled, listening, learning, forwarding, blocking. */
@@ -879,18 +900,6 @@ export interface BridgePort {
   master: string;
   priority?: number;
   cost?: number;
-  /** Frames may go back out of the port they came in on (`hairpin`, IFLA_BRPORT_MODE). */
-  hairpin?: boolean;
-  /** Isolated ports forward only to non-isolated ones. */
-  isolated?: boolean;
-  /** Source MACs are learnt into the FDB. */
-  learning?: boolean;
-  /** Unknown unicast is flooded to this port (`flood`). */
-  flood?: boolean;
-  mcastFlood?: boolean;
-  bcastFlood?: boolean;
-  neighSuppress?: boolean;
-  proxyArp?: boolean;
 }
 
 const PORT_STATES = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'];
@@ -942,7 +951,7 @@ export const BRPORT_FLAGS = [
   ['bcastFlood', rt.IFLA_BRPORT_BCAST_FLOOD],
   ['neighSuppress', rt.IFLA_BRPORT_NEIGH_SUPPRESS],
   ['proxyArp', rt.IFLA_BRPORT_PROXYARP],
-] as const;
+] as const satisfies readonly (readonly [keyof BridgePortFlags, number])[];
 
 // IFLA_INFO_SLAVE_DATA of a bridge port: IFLA_BRPORT_STATE (u8), _PRIORITY (u16), _COST (u32),
 // and the u8 flags above.
