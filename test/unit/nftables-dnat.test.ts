@@ -2,12 +2,10 @@
 // (test/fixtures/nftables/*dnat*, captured by `scripts/capture-nft-fixtures.sh dnat`): our
 // chains and rules are byte-identical to nft's, decode back to the same expressions, and a
 // dump's rules are recognised as ours, or not.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, EncodeError } from '../../lib/netlink/attributes.js';
+import { EncodeError } from '../../lib/netlink/attributes.js';
 import { NLMSG_DONE, parseMessages } from '../../lib/netlink/message.js';
 import {
-  type BatchBuilder,
   type DnatHook,
   type PortForwardSpec,
   decodeRule,
@@ -16,21 +14,12 @@ import {
   nftMsgType,
   portForwardTag,
   recognisePortForward,
-  writeBatch,
 } from '../../lib/nftables/codec.js';
 import * as C from '../../lib/nftables/constants.js';
+import { asNft, fixture, v4, v6 } from '../helpers/nft-fixtures.js';
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/nftables/${name}`, import.meta.url));
 const IP = C.NFPROTO_IPV4;
 const IP6 = C.NFPROTO_IPV6;
-const v4 = (s: string): Buffer => Buffer.from(s.split('.').map(Number));
-const v6 = (hex: string): Buffer => Buffer.from(hex.padEnd(32, '0'), 'hex');
-
-function asNft(body: (b: BatchBuilder) => void): Buffer {
-  const w = new ByteWriter();
-  writeBatch(w, 0, body, { ack: false });
-  return w.take();
-}
 
 const PRE = { hook: C.NF_INET_PRE_ROUTING, priority: C.NF_IP_PRI_NAT_DST, type: 'nat', policy: 'accept' } as const;
 const OUT = { hook: C.NF_INET_LOCAL_OUT, priority: C.NF_IP_PRI_NAT_DST, type: 'nat', policy: 'accept' } as const;

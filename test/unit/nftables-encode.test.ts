@@ -1,6 +1,5 @@
 // Our nf_tables encoder against the bytes nft 1.0.6 sent for the same commands on this kernel
 // (test/fixtures/nftables, captured by scripts/capture-nft-fixtures.sh).
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, EncodeError } from '../../lib/netlink/attributes.js';
 import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST, parseMessages } from '../../lib/netlink/message.js';
@@ -21,21 +20,12 @@ import {
   writeBatch,
 } from '../../lib/nftables/codec.js';
 import * as C from '../../lib/nftables/constants.js';
+import { asNft, fixture, v4, v6 } from '../helpers/nft-fixtures.js';
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/nftables/${name}`, import.meta.url));
 
 const IP = C.NFPROTO_IPV4;
 const IP6 = C.NFPROTO_IPV6;
 const NAT_POSTROUTING = { hook: C.NF_INET_POST_ROUTING, priority: C.NF_IP_PRI_NAT_SRC, type: 'nat', policy: 'accept' } as const;
-const v4 = (s: string): Buffer => Buffer.from(s.split('.').map(Number));
-const v6 = (hex: string): Buffer => Buffer.from(hex.padEnd(32, '0'), 'hex');
-
-/** nft sends no NLM_F_ACK and numbers a batch from 0; so do we when asked to. */
-function asNft(body: (b: BatchBuilder) => void): Buffer {
-  const w = new ByteWriter();
-  writeBatch(w, 0, body, { ack: false });
-  return w.take();
-}
 
 const masq = (family: number, spec: MasqueradeSpec) => (b: BatchBuilder) =>
   b.newMasqueradeRule(family, 'rtnetlink', 'postrouting', spec);
