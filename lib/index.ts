@@ -46,6 +46,7 @@ export {
   type LinkDetail,
   type VethDetail,
   type BridgeDetail,
+  type BridgeSettings,
   type MacvlanDetail,
   type VxlanDetail,
   type LinkInfo,

@@ -11,7 +11,7 @@ import { netnsLabel, withConnection, type NetnsOption } from '../target.js';
 import { flag, netnsShape } from '../fields.js';
 import { integer, object, optional, type OptionalSchema } from '../schema.js';
 import { u32 } from '../fields.js';
-import { BRPORT_FLAGS, checkNetnsOption, type BridgePortFlags, linkSelector, resolveBridge, resolveIndex, type LinkRef } from './links.js';
+import { BRPORT_FLAGS, checkNetnsOption, type BridgePortFlags, type BridgeSettings, linkSelector, resolveBridge, resolveIndex, type LinkRef } from './links.js';
 
 /** What setBridgePort changes on a bridge port (`bridge link set dev PORT ...`). */
 export interface BridgePortOptions extends NetnsOption, BridgePortFlags {
@@ -182,19 +182,9 @@ export async function listBridgeVlans(opts: NetnsOption = {}): Promise<BridgeVla
 
 /** What setBridge changes on a bridge (`ip link set BRIDGE type bridge ...`). Times are in
  *  hundredths of a second, as the kernel keeps them (forward_delay 1500 is 15 s). */
-export interface SetBridgeOptions extends NetnsOption {
+export interface SetBridgeOptions extends NetnsOption, BridgeSettings {
   /** Spanning tree on or off (`stp_state`). */
   stp?: boolean;
-  /** Per-port vlans (`vlan_filtering`); needs CONFIG_BRIDGE_VLAN_FILTERING. */
-  vlanFiltering?: boolean;
-  forwardDelay?: number;
-  helloTime?: number;
-  maxAge?: number;
-  /** How long learnt FDB entries live (`ageing_time`). */
-  ageingTime?: number;
-  /** Bridge priority for STP (0..65535). */
-  priority?: number;
-  mcastSnooping?: boolean;
 }
 
 const setBridgeOptions = object<SetBridgeOptions>(

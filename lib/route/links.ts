@@ -86,17 +86,26 @@ export interface VethDetail {
   peerNetnsId?: number;
 }
 
-/** bridge: its IFLA_BR_* options (times in hundredths of a second, as the kernel keeps them). */
-export interface BridgeDetail {
-  kind: 'bridge';
-  stp: boolean;
+/** A bridge's IFLA_BR_* settings that setBridge changes and BridgeDetail reports. Times are
+ *  in hundredths of a second, as the kernel keeps them (forward_delay 1500 is 15 s). */
+export interface BridgeSettings {
+  /** Per-port vlans (`vlan_filtering`); needs CONFIG_BRIDGE_VLAN_FILTERING. */
   vlanFiltering?: boolean;
   forwardDelay?: number;
   helloTime?: number;
   maxAge?: number;
+  /** How long learnt FDB entries live (`ageing_time`). */
   ageingTime?: number;
+  /** Bridge priority for STP (0..65535). */
   priority?: number;
   mcastSnooping?: boolean;
+}
+
+/** bridge: its IFLA_BR_* options (times in hundredths of a second, as the kernel keeps them). */
+export interface BridgeDetail extends BridgeSettings {
+  kind: 'bridge';
+  /** Spanning tree on or off (`stp_state`). */
+  stp: boolean;
 }
 
 /** macvlan: its mode. */
