@@ -168,25 +168,36 @@ export class FakeKernel implements Transport {
 
   private drain(a: Active): void {
     if (a.call.outcome) return;
-    const { firstSeq, count, expected } = a.call;
-    while (a.answered.size < expected && this.rx.length > 0) {
+    const ended = this.receive(a.call, a.answered, a.chunks);
+    if (ended) a.end(ended);
+  }
+
+  /**
+   * What the addon's receive loop does with the socket's queue: takes datagrams (the kernel's
+   * only) into `chunks`, padded to 4 bytes, until `expected` distinct seqs of the call's range
+   * got NLMSG_ERROR or NLMSG_DONE. Returns how that ended the exchange, or undefined while it
+   * still waits for more.
+   */
+  protected receive(call: TransactCall, answered: Set<number>, chunks: Buffer[]): 'answered' | 'malformed' | undefined {
+    const { firstSeq, count, expected } = call;
+    while (answered.size < expected && this.rx.length > 0) {
       const d = this.rx.shift()!;
       if (!Buffer.isBuffer(d) && d.port !== 0) continue;
       const data = Buffer.isBuffer(d) ? d : d.data;
       const padded = Buffer.alloc(align4(data.length));
       data.copy(padded);
-      a.chunks.push(padded);
+      chunks.push(padded);
       // The addon's CountAnswers: walk the datagram's headers, stop at one that does not fit.
       for (let off = 0; off + NLMSG_HDRLEN <= data.length; ) {
         const len = data.readUInt32LE(off);
-        if (len < NLMSG_HDRLEN || off + len > data.length) return a.end('malformed');
+        if (len < NLMSG_HDRLEN || off + len > data.length) return 'malformed';
         const type = data.readUInt16LE(off + 4);
         const i = (data.readUInt32LE(off + 8) - firstSeq) >>> 0;
-        if ((type === NLMSG_ERROR || type === NLMSG_DONE) && i < count) a.answered.add(i);
+        if ((type === NLMSG_ERROR || type === NLMSG_DONE) && i < count) answered.add(i);
         off += align4(len);
       }
     }
-    if (a.answered.size >= expected) a.end('answered');
+    return answered.size >= expected ? 'answered' : undefined;
   }
 
   protected check(c: TransactCall): void {
@@ -244,22 +255,11 @@ export class InlineFakeKernel extends FakeKernel {
     // What is in the socket now, up to `expected` answers (the addon's ReceiveUntil, no poll).
     const chunks: Buffer[] = [];
     const answered = new Set<number>();
-    while (answered.size < expected && this.rx.length > 0) {
-      const d = this.rx.shift()!;
-      if (!Buffer.isBuffer(d) && d.port !== 0) continue;
-      const data = Buffer.isBuffer(d) ? d : d.data;
-      const padded = Buffer.alloc(align4(data.length));
-      data.copy(padded);
-      chunks.push(padded);
-      for (let off = 0; off + NLMSG_HDRLEN <= data.length; off += align4(data.readUInt32LE(off) || NLMSG_HDRLEN)) {
-        const type = data.readUInt16LE(off + 4);
-        const i = (data.readUInt32LE(off + 8) - firstSeq) >>> 0;
-        if ((type === NLMSG_ERROR || type === NLMSG_DONE) && i < count) answered.add(i);
-      }
-    }
-    call.outcome = answered.size >= expected ? 'answered' : 'timeout';
+    const ended = this.receive(call, answered, chunks);
+    // A malformed datagram ends the exchange as complete, as in the addon: JS reports it.
+    call.outcome = ended ?? 'timeout';
     call.result = Buffer.concat(chunks);
-    return { replies: call.result, complete: answered.size >= expected, answered: answered.size };
+    return { replies: call.result, complete: ended !== undefined, answered: answered.size };
   }
 }
 
