@@ -174,13 +174,21 @@ export interface ObjectOptions<T> {
 export function object<T>(what: string, shape: Shape<T>, options: ObjectOptions<T> = {}): ObjectSchema<T> {
   const fields = shape as unknown as Record<string, Schema<unknown>>;
   const keys = Object.keys(fields);
+  const allOptional = keys.every((k) => (fields[k] as Partial<OptionalSchema<unknown>>).optional === true);
   return {
     keys,
     expected: 'an object',
     check: (input, path) => {
       const obj = plainObject(input, path);
+      let given = 0;
       for (const k of Object.keys(obj)) {
         if (!Object.hasOwn(fields, k)) throw unknownKey(what, path, k, keys, options.hints);
+        given++;
+      }
+      // Options left at their defaults (`{}`, the common case): no field to look at.
+      if (given === 0 && allOptional) {
+        options.refine?.(obj as T, path);
+        return obj as T;
       }
       for (const k of keys) {
         const field = fields[k]!;

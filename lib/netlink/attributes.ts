@@ -44,6 +44,22 @@ export class DecodeError extends Error {
   readonly code = 'ERR_NETLINK_DECODE';
 }
 
+/** Little-endian stores of a value the caller checked (or wants taken modulo 2^16 / 2^32). */
+export function storeU16(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+}
+export function storeU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
+}
+
+function outOfRange(what: string, v: number): RangeError {
+  return new EncodeError(`${String(v)} does not fit a ${what}`);
+}
+
 /** A byte sink with little-endian host integers (netlink's host order on x86/arm64). */
 export class ByteWriter {
   buf: Buffer;
@@ -68,11 +84,34 @@ export class ByteWriter {
   }
 
   // reserve() first, then this.buf: reserve may replace the buffer when it grows, and
-  // `this.buf.write(v, this.reserve(n))` would write into the old one.
-  u8(v: number): this { const at = this.reserve(1); this.buf.writeUInt8(v, at); return this; }
-  u16(v: number): this { const at = this.reserve(2); this.buf.writeUInt16LE(v, at); return this; }
-  u32(v: number): this { const at = this.reserve(4); this.buf.writeUInt32LE(v >>> 0, at); return this; }
-  i32(v: number): this { const at = this.reserve(4); this.buf.writeInt32LE(v, at); return this; }
+  // `this.buf.write(v, this.reserve(n))` would write into the old one. Bytes are stored one by
+  // one: Buffer's write*LE check their arguments through wrapped validators that cost more
+  // than the store, and the range check below is all they add here.
+  u8(v: number): this {
+    if ((v & 0xff) !== v) throw outOfRange('u8', v);
+    const at = this.reserve(1);
+    this.buf[at] = v;
+    return this;
+  }
+  u16(v: number): this {
+    if ((v & 0xffff) !== v) throw outOfRange('u16', v);
+    const at = this.reserve(2);
+    storeU16(this.buf, at, v);
+    return this;
+  }
+  /** Any integer from -2^31 to 2^32-1, stored modulo 2^32. */
+  u32(v: number): this {
+    if (!(v >= -0x80000000 && v <= 0xffffffff) || Math.floor(v) !== v) throw outOfRange('u32', v);
+    const at = this.reserve(4);
+    storeU32(this.buf, at, v);
+    return this;
+  }
+  i32(v: number): this {
+    if ((v | 0) !== v) throw outOfRange('i32', v);
+    const at = this.reserve(4);
+    storeU32(this.buf, at, v);
+    return this;
+  }
   bytes(b: Uint8Array): this { const at = this.reserve(b.length); this.buf.set(b, at); return this; }
   zeros(n: number): this { const at = this.reserve(n); this.buf.fill(0, at, this.length); return this; }
   pad(): this { return this.zeros(align4(this.length) - this.length); }
@@ -356,18 +395,69 @@ export type FieldTable<M> = ReadonlyArray<
   { [K in keyof M]-?: readonly [K, number, Scalar<NonNullable<M[K]>>] }[keyof M]
 >;
 
-/** Writers for the fields of `m` that are set, in table order (the default wire order). */
-export function tableWriters<M>(table: FieldTable<M>, m: Partial<M>): [number, FieldWriter][] {
+/** Up to this many fields, reading each by name costs less than walking the object's keys. */
+const SHORT_TABLE = 8;
+
+function shortTableWriters<M>(table: FieldTable<M>, m: Partial<M>): [number, FieldWriter][] {
   const out: [number, FieldWriter][] = [];
-  // Indexed, not for-of with destructuring: this runs for every request and every field of
-  // its table, and the iterator objects were most of what a request allocated.
   for (let i = 0; i < table.length; i++) {
     const entry = table[i]!;
     const value = m[entry[0]];
     if (value === undefined || value === null) continue;
-    const type = entry[1];
-    const codec = entry[2];
-    out.push([type, (a, like) => codec.write(a, type, value, like)]);
+    out.push(writerOf(entry, value));
+  }
+  return out;
+}
+
+function writerOf<T>(entry: readonly [unknown, number, Scalar<T>], value: T): [number, FieldWriter] {
+  const type = entry[1];
+  const codec = entry[2];
+  return [type, (a, like) => codec.write(a, type, value, like)];
+}
+
+/** Each table's field names and their positions in it, made on first use. */
+const tablePositions = new WeakMap<object, Map<PropertyKey, number>>();
+
+function positionsOf<M>(table: FieldTable<M>): Map<PropertyKey, number> {
+  let positions = tablePositions.get(table);
+  if (!positions) {
+    positions = new Map();
+    for (let i = 0; i < table.length; i++) {
+      const key = table[i]![0];
+      // One attribute per field: tableWriters finds a field by its name.
+      if (positions.has(key)) throw new Error(`field table lists '${String(key)}' twice`);
+      positions.set(key, i);
+    }
+    tablePositions.set(table, positions);
+  }
+  return positions;
+}
+
+/** Writers for the fields of `m` that are set, in table order (the default wire order). */
+export function tableWriters<M>(table: FieldTable<M>, m: Partial<M>): [number, FieldWriter][] {
+  if (table.length <= SHORT_TABLE) return shortTableWriters(table, m);
+  // Walks the keys `m` has rather than every field of the table: a request sets a few of a
+  // table's twenty-odd fields, and reading each absent one by its name was a fifth of
+  // encoding a small request (keyed loads on objects of many shapes are slow in V8).
+  const positions = positionsOf(table);
+  const present: number[] = [];
+  for (const key in m) {
+    const at = positions.get(key);
+    if (at === undefined) continue;
+    const value = m[key as keyof M];
+    if (value === undefined || value === null) continue;
+    // Kept sorted as they come (a request sets a handful).
+    let k = present.length;
+    present.push(at);
+    while (k > 0 && present[k - 1]! > at) {
+      present[k] = present[k - 1]!;
+      present[--k] = at;
+    }
+  }
+  const out: [number, FieldWriter][] = [];
+  for (let i = 0; i < present.length; i++) {
+    const entry = table[present[i]!]!;
+    out.push(writerOf(entry, m[entry[0]]!));
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // The netlink message header (struct nlmsghdr) and the control messages every family shares:
 // NLMSG_ERROR (acks, with the extended-ack TLVs) and NLMSG_DONE.
-import { AttrReader, ByteWriter, DecodeError, EncodeError, align4, readString, readU32 } from './attributes.js';
+import { AttrReader, ByteWriter, DecodeError, EncodeError, align4, readString, readU32, storeU16, storeU32 } from './attributes.js';
 
 export const NLMSG_HDRLEN = 16;
 
@@ -70,23 +70,42 @@ export function writeMessage(
   w.pad();
   const len = w.length - at;
   if (len > 0xffffffff) throw new EncodeError(`message of ${len} bytes is too large`);
-  w.buf.writeUInt32LE(len, at);
-  w.buf.writeUInt16LE(type, at + 4);
-  w.buf.writeUInt16LE(flags, at + 6);
-  w.buf.writeUInt32LE(seq >>> 0, at + 8);
-  w.buf.writeUInt32LE(0, at + 12);
+  if ((type & 0xffff) !== type || (flags & 0xffff) !== flags) throw new EncodeError(`message type ${type} or flags ${flags} do not fit 16 bits`);
+  const b = w.buf;
+  storeU32(b, at, len);
+  storeU16(b, at + 4, type);
+  storeU16(b, at + 6, flags);
+  storeU32(b, at + 8, seq);
+  storeU32(b, at + 12, 0);
   return at;
 }
 
+/** The length of a plain ACK: header, error 0, the request's header (capped), no TLVs. */
+const PLAIN_ACK_LEN = NLMSG_HDRLEN + 4 + NLMSG_HDRLEN;
+
 /** Splits received datagrams into messages. On a length that does not fit, the messages
- *  before it are still returned (their requests are answered) with the error for the rest. */
-export function splitMessages(buf: Buffer): { messages: NetlinkMessage[]; error?: DecodeError } {
+ *  before it are still returned (their requests are answered) with the error for the rest.
+ *  `takeAck`, when given, is offered each plain ACK's seq first (an NLMSG_ERROR with error 0
+ *  and nothing else: most of what a batch of changes gets back); the ones it takes are left
+ *  out of `messages`, so no object is made for them. */
+export function splitMessages(buf: Buffer, takeAck?: (seq: number) => boolean): { messages: NetlinkMessage[]; error?: DecodeError } {
   const messages: NetlinkMessage[] = [];
   let off = 0;
   while (off + NLMSG_HDRLEN <= buf.length) {
-    const len = buf.readUInt32LE(off);
+    const len = readLE32(buf, off);
     if (len < NLMSG_HDRLEN || len > buf.length - off) {
       return { messages, error: new DecodeError(`malformed reply: netlink message at offset ${off} has length ${len}, ${buf.length - off} bytes left`) };
+    }
+    if (
+      takeAck !== undefined &&
+      len === PLAIN_ACK_LEN &&
+      (buf[off + 4]! | (buf[off + 5]! << 8)) === NLMSG_ERROR &&
+      readLE32(buf, off + NLMSG_HDRLEN) === 0 &&
+      readLE32(buf, off + 12) === 0 &&
+      takeAck(readLE32(buf, off + 8))
+    ) {
+      off += PLAIN_ACK_LEN;
+      continue;
     }
     messages.push({
       type: buf.readUInt16LE(off + 4),
@@ -101,6 +120,11 @@ export function splitMessages(buf: Buffer): { messages: NetlinkMessage[]; error?
     return { messages, error: new DecodeError(`malformed reply: ${buf.length - off} bytes after the last netlink message`) };
   }
   return { messages };
+}
+
+/** A u32 read without Buffer's bounds checks (callers stay within the buffer). */
+function readLE32(b: Buffer, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
 }
 
 /** Splits a buffer holding one or more messages. A length that does not fit is a DecodeError. */
