@@ -2,7 +2,7 @@
 // goes to it in one sendmsg (pipelining), with answers matched back to each request by seq.
 // Dumps are collected to NLMSG_DONE; NLM_F_DUMP_INTR is retried or surfaced, never hidden.
 import { EventEmitter } from 'node:events';
-import { ByteWriter, DecodeError, EncodeError, NLA_HDRLEN, align4 } from './netlink/attributes.js';
+import { ByteWriter, DecodeError, EncodeError, NLA_HDRLEN, align4, storeU16, storeU32 } from './netlink/attributes.js';
 import {
   NLMSG_DONE,
   NLMSG_ERROR,
@@ -109,6 +109,12 @@ interface Pending {
   seqCount: number;
   /** Byte length of each message as sent, to check the kernel's bad-attribute offsets. */
   lengths: number[];
+  /** Set for requests queued by requestEach(): each message is a request of its own, its
+   *  refusal recorded in `errors` (undefined: acknowledged) instead of failing the whole. */
+  each?: readonly RequestOptions[];
+  errors?: (Error | undefined)[];
+  /** Which of an each-request's messages were answered (a repeated answer counts once). */
+  answered?: Uint8Array;
   messages: NetlinkMessage[];
   answers: number;
   failure?: Error;
@@ -123,8 +129,15 @@ interface Pending {
   timer?: ReturnType<typeof setTimeout>;
 }
 
-/** What a request resolves with: a dump also says whether the kernel marked it interrupted. */
-type Settled = Reply & { interrupted?: boolean };
+/** What a request resolves with: a dump also says whether the kernel marked it interrupted,
+ *  and requests queued by requestEach() each one's outcome. */
+type Settled = Reply & { interrupted?: boolean; errors?: (Error | undefined)[] };
+
+/** A request of requestEach(): built and checked, ready to encode. */
+export interface EachRequest {
+  encode: Encoder;
+  opts: RequestOptions;
+}
 
 interface Warning {
   operation: string;
@@ -193,6 +206,25 @@ export class Connection extends EventEmitter {
     return this.enqueue(encoders, expected, false, opts, false);
   }
 
+  /**
+   * Many independent requests that resolve once, with each one's outcome in order: undefined
+   * for an ACK, the error for a refusal (one refusal fails only its own request). They are
+   * encoded now, in one buffer per INLINE_MAX_MESSAGES, and reach the kernel in order; a
+   * failure of the exchange itself (closed, timed out, aborted) rejects the whole.
+   */
+  async requestEach(requests: readonly EachRequest[], opts: Omit<RequestOptions, 'inline'>): Promise<(Error | undefined)[]> {
+    const parts: Promise<Settled>[] = [];
+    for (let at = 0; at < requests.length; at += INLINE_MAX_MESSAGES) {
+      const part = requests.slice(at, at + INLINE_MAX_MESSAGES);
+      const each = part.map((r) => r.opts);
+      let inline = true;
+      for (const o of each) inline &&= o.inline === true;
+      parts.push(this.enqueue(part.map((r) => r.encode), part.length, false, { ...opts, inline }, true, each));
+    }
+    const settled = await Promise.all(parts);
+    return settled.length === 1 ? settled[0]!.errors! : settled.flatMap((s) => s.errors!);
+  }
+
   /** A dump request (NLM_F_DUMP set here): every message up to NLMSG_DONE. */
   async dump(encode: Encoder, opts: DumpOptions): Promise<NetlinkMessage[]> {
     const retries = opts.retries ?? 5;
@@ -237,6 +269,7 @@ export class Connection extends EventEmitter {
     dump: boolean,
     opts: RequestOptions,
     ack = true,
+    each?: readonly RequestOptions[],
   ): Promise<Settled> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new ClosedError('netlink connection'));
@@ -250,7 +283,7 @@ export class Connection extends EventEmitter {
       let bytes: Buffer;
       const lengths: number[] = [];
       try {
-        bytes = encodeRequest(encoders, lengths, opts);
+        bytes = encodeRequest(encoders, lengths, opts, each);
       } catch (e) {
         return reject(toError(e));
       }
@@ -273,6 +306,11 @@ export class Connection extends EventEmitter {
         resolve,
         reject,
       };
+      if (each) {
+        p.each = each;
+        p.errors = new Array<Error | undefined>(each.length).fill(undefined);
+        p.answered = new Uint8Array(each.length);
+      }
       if (opts.signal) {
         const signal = opts.signal;
         p.onAbort = () => this.drop(p, abortReason(signal));
@@ -445,11 +483,28 @@ export class Connection extends EventEmitter {
   }
 
   private dispatch(batch: Pending[], replies: Buffer, firstSeq: number, seqCount: number): void {
-    const { messages, error } = splitMessages(replies);
     // Most exchanges carry one request: no seq table for them.
     const only = batch.length === 1 ? batch[0] : undefined;
     const bySeq = only ? undefined : new Array<Pending>(seqCount);
     if (bySeq) for (const p of batch) bySeq.fill(p, p.firstSeq - firstSeq, p.firstSeq - firstSeq + p.seqCount);
+    // The plain ACKs of requestEach()'s messages are counted as they are split, without a
+    // message object each (they carry nothing else, and their order does not matter).
+    let hasEach = false;
+    for (const p of batch) hasEach ||= p.each !== undefined;
+    const takeAck = hasEach
+      ? (seq: number): boolean => {
+          const k = seq - firstSeq;
+          const p = k < 0 || k >= seqCount ? undefined : (only ?? bySeq![k]);
+          if (!p?.each || p.settled) return false;
+          const at = seq - p.firstSeq;
+          if (!p.answered![at]) {
+            p.answered![at] = 1;
+            p.answers++;
+          }
+          return true;
+        }
+      : undefined;
+    const { messages, error } = splitMessages(replies, takeAck);
     const warnings: Warning[] = [];
     for (const m of messages) {
       // Outside the range: a late answer to an earlier request (timed out, aborted), ignored.
@@ -466,6 +521,7 @@ export class Connection extends EventEmitter {
     }
     for (const p of batch) {
       if (p.settled) continue;
+      if (p.each && !p.failure && p.answers < p.expected) this.failUnanswered(p, error);
       if (p.failure) this.settle(p, p.failure);
       else if (error) this.settle(p, new DecodeError(`${describe(p.opts)}: ${error.message}`, { cause: error }));
       else if (p.answers >= p.expected) this.finish(p);
@@ -475,23 +531,26 @@ export class Connection extends EventEmitter {
     for (const w of warnings) this.emit('warning', w);
   }
 
+  /** The messages of an each-request the exchange ended without an answer to: each gets the
+   *  error a request of its own would have got, and the request is complete. */
+  private failUnanswered(p: Pending, error: Error | undefined): void {
+    for (let k = 0; k < p.each!.length; k++) {
+      if (p.answered![k]) continue;
+      const o = p.each![k]!;
+      p.errors![k] = error ? new DecodeError(`${describe(o)}: ${error.message}`, { cause: error }) : new TimeoutError(describe(o), p.timeoutMs);
+    }
+    p.answers = p.expected;
+  }
+
   private absorb(p: Pending, m: NetlinkMessage, warnings: Warning[]): void {
     if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) return;
     if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
+    if (m.type === NLMSG_ERROR && p.each) return this.absorbEach(p, m, warnings);
     if (m.type === NLMSG_ERROR) {
       const e = decodeFor(p, () => decodeError(m));
       p.answers++;
       if (e.error !== 0) {
-        const err = refusal(e, p.opts);
-        const off = e.badAttributeOffset;
-        const len = p.lengths[m.seq - p.firstSeq]!;
-        if (off !== undefined && (off < NLMSG_HDRLEN || off + NLA_HDRLEN > len)) {
-          throw new DecodeError(
-            `${describe(p.opts)}: NLMSG_ERROR points at a bad attribute at offset ${off}, outside the ${len}-byte request`,
-            { cause: err },
-          );
-        }
-        p.failure ??= err;
+        p.failure ??= checkedRefusal(e, p.opts, p.lengths[m.seq - p.firstSeq]!);
       } else if (e.message) {
         p.warning = e.message;
         warnings.push({ operation: p.opts.operation, object: p.opts.object, message: e.message });
@@ -516,6 +575,22 @@ export class Connection extends EventEmitter {
     p.messages.push(m);
   }
 
+  /** An answer to one message of an each-request: its own outcome, whatever the others'. */
+  private absorbEach(p: Pending, m: NetlinkMessage, warnings: Warning[]): void {
+    const k = m.seq - p.firstSeq;
+    if (p.answered![k]) return;
+    p.answered![k] = 1;
+    p.answers++;
+    const o = p.each![k]!;
+    try {
+      const e = decodeError(m);
+      if (e.error !== 0) p.errors![k] = checkedRefusal(e, o, p.lengths[k]!);
+      else if (e.message) warnings.push({ operation: o.operation, object: o.object, message: e.message });
+    } catch (err) {
+      p.errors![k] = err instanceof DecodeError ? new DecodeError(`${describe(o)}: malformed reply: ${err.message}`, { cause: err }) : toError(err);
+    }
+  }
+
   private finish(p: Pending): void {
     if (p.failure) return this.settle(p, p.failure);
     if (p.settled) return;
@@ -523,6 +598,7 @@ export class Connection extends EventEmitter {
     this.detach(p);
     const r: Settled = p.warning === undefined ? { messages: p.messages } : { messages: p.messages, warning: p.warning };
     if (p.dump) r.interrupted = p.interrupted;
+    if (p.errors) r.errors = p.errors;
     p.resolve(r);
   }
 
@@ -603,11 +679,12 @@ function describe(opts: RequestOptions): string {
 }
 
 
-/** Runs a request's encoders into one buffer (see encodeInto). */
-function encodeRequest(encoders: Encoder[], lengths: number[], opts: RequestOptions): Buffer {
+/** Runs a request's encoders into one buffer (see encodeInto); `each` names them one by one
+ *  in errors. */
+function encodeRequest(encoders: Encoder[], lengths: number[], opts: RequestOptions, each?: readonly RequestOptions[]): Buffer {
   const w = sharedWriter;
   w.length = 0;
-  for (let placeholder = 0; placeholder < encoders.length; placeholder++) lengths.push(encodeInto(w, encoders[placeholder]!, placeholder, opts));
+  for (let placeholder = 0; placeholder < encoders.length; placeholder++) lengths.push(encodeInto(w, encoders[placeholder]!, placeholder, each ? each[placeholder]! : opts));
   return w.take();
 }
 
@@ -632,14 +709,24 @@ function encodeInto(w: ByteWriter, encode: Encoder, placeholder: number, opts: R
 /** Numbers a queued request's messages from p.firstSeq and sets the flags this layer owns. */
 function setSeqsAndFlags(request: Buffer, at: number, p: Pick<Pending, 'firstSeq' | 'lengths' | 'dump' | 'ack'>): void {
   let seq = p.firstSeq;
-  for (const len of p.lengths) {
-    request.writeUInt32LE(seq++, at + 8);
-    let flags = request.readUInt16LE(at + 6) | NLM_F_REQUEST;
-    if (p.dump) flags |= NLM_F_DUMP;
-    else if (p.ack) flags |= NLM_F_ACK;
-    request.writeUInt16LE(flags, at + 6);
-    at += align4(len);
+  const ours = NLM_F_REQUEST | (p.dump ? NLM_F_DUMP : p.ack ? NLM_F_ACK : 0);
+  const lengths = p.lengths;
+  for (let i = 0; i < lengths.length; i++) {
+    storeU32(request, at + 8, seq++);
+    storeU16(request, at + 6, (request[at + 6]! | (request[at + 7]! << 8) | ours));
+    at += align4(lengths[i]!);
   }
+}
+
+/** refusal(), or a DecodeError when the kernel's bad-attribute offset lies outside the
+ *  `length`-byte message it answers (a malformed or foreign answer). */
+function checkedRefusal(e: ReturnType<typeof decodeError>, opts: RequestOptions, length: number): Error {
+  const err = refusal(e, opts);
+  const off = e.badAttributeOffset;
+  if (off !== undefined && (off < NLMSG_HDRLEN || off + NLA_HDRLEN > length)) {
+    return new DecodeError(`${describe(opts)}: NLMSG_ERROR points at a bad attribute at offset ${off}, outside the ${length}-byte request`, { cause: err });
+  }
+  return err;
 }
 
 /** The kernel's refusal of one request, as the error its caller gets. */

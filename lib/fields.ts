@@ -63,6 +63,8 @@ export const netnsRef: Schema<NetnsRef> = custom('a Namespace handle or a namesp
 });
 
 export const abortSignal: Schema<AbortSignal> = custom('an AbortSignal', (v, path) => validateAbortSignal(v, path)!);
+/** A timeout in ms, as setTimeout can wait it. */
+export const timeoutMs: Schema<number> = integer(0, 2 ** 31 - 1);
 
 /** The `netns` option every namespaced operation takes. */
 export const netnsShape = { netns: optional(netnsRef) };

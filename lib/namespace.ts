@@ -26,6 +26,7 @@ import * as watching from './watch.js';
 import * as sysctl from './sysctl.js';
 import * as exec from './exec.js';
 import * as sockets from './sockets.js';
+import * as changes from './change-list.js';
 
 export { listNamespaces, runDir, type NamespaceEntry, type NamespaceId, type OpenTarget } from './handle.js';
 
@@ -77,6 +78,7 @@ const methods = {
   addAddress: atOption(addresses.addAddress, 2),
   deleteAddress: atOption(addresses.deleteAddress, 2),
   listAddresses: atOption(addresses.listAddresses, 0),
+  changeList: atOption(changes.changeList, 0),
   addRoute: atOption(routes.addRoute, 0),
   replaceRoute: atOption(routes.replaceRoute, 0),
   deleteRoute: atOption(routes.deleteRoute, 0),

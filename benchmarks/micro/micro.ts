@@ -1,6 +1,7 @@
 // Single operations from JS against the same in C (benchmarks/micro/micro.c): µs per op,
 // awaited one by one and in batches, and against C that hands each batch to an I/O thread as the
-// addon must. Each measurement in its own sandbox, interleaved. The JS side is the shipped build
+// addon must. Batches from JS are measured as 64 calls awaited together and as one ChangeList.
+// Each measurement in its own sandbox, interleaved. The JS side is the shipped build
 // (dist/, `npm run build` first) under plain Node, as users run it; --source runs lib/ through tsx.
 //   npx tsx benchmarks/micro/micro.ts [--count 20000] [--reps 3] [--source]
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,10 +14,10 @@ const { values } = parseArgs({ options: { count: { type: 'string', default: '200
 const child = fileURLToPath(new URL('./micro-child.mjs', import.meta.url));
 const distEntry = new URL('../../dist/index.js', import.meta.url);
 if (!values.source && !existsSync(distEntry)) throw new Error('dist/ is missing: run `npm run build` first, or pass --source');
-const jsArgv = (op: string, batch: number) => [
+const jsArgv = (op: string, batch: number, mode: Mode) => [
   process.execPath,
   ...(values.source ? ['--import', 'tsx'] : []),
-  child, op, String(batch), values.count!,
+  child, op, String(batch), values.count!, mode,
 ];
 process.env.RTNETLINK_MICRO_ENTRY = values.source ? new URL('../../lib/index.ts', import.meta.url).href : distEntry.href;
 
@@ -33,17 +34,24 @@ const run = (argv: string[]) => {
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const rows: string[] = [];
+// A batch from JS is either 64 calls awaited together, or one ChangeList of 64 changes.
+type Mode = 'calls' | 'list';
+const variants: { batch: number; mode: Mode; name: string }[] = [
+  { batch: 1, mode: 'calls', name: 'awaited one by one' },
+  { batch: 64, mode: 'calls', name: 'batch of 64 calls (Promise.all)' },
+  { batch: 64, mode: 'list', name: 'batch of 64 in one changeList()' },
+];
 for (const op of ['addr', 'up']) {
-  for (const batch of [1, 64]) {
+  for (const { batch, mode, name: variant } of variants) {
     const c: number[] = [];
     const hop: number[] = [];
     const js: number[] = [];
     for (let r = 0; r < Number(values.reps); r++) {
       c.push(run([bin, op, count, String(batch)]));
       hop.push(run([bin, op, count, String(batch), '--hop']));
-      js.push(run(jsArgv(op, batch)));
+      js.push(run(jsArgv(op, batch, mode)));
     }
-    const name = `${op === 'addr' ? 'add/delete address' : 'set link up'}, ${batch === 1 ? 'awaited one by one' : `batch of ${batch}`}`;
+    const name = `${op === 'addr' ? 'add/delete address' : 'set link up'}, ${variant}`;
     rows.push(`| ${name} | ${median(c).toFixed(1)} | ${median(hop).toFixed(1)} | ${median(js).toFixed(1)} | ${(median(js) / median(c)).toFixed(2)}× | ${(median(js) / median(hop)).toFixed(2)}× |`);
   }
 }

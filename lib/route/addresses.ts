@@ -156,14 +156,16 @@ export async function addAddress(link: LinkRef, cidr: string, opts: AddAddressOp
 export async function deleteAddress(link: LinkRef, cidr: string, opts: NetnsOption = {}): Promise<void> {
   linkSelector(link);
   checkNetnsOption(opts);
-  const p = parsePrefix(cidr, 'address');
   // By index the request is queued at once, as addAddress's is: calls made in one tick reach
   // the kernel in the order they were made.
-  await withConnection(opts.netns, async (conn) => {
-    const index = typeof link === 'number' ? link : await resolveIndex(conn, link);
-    const m = addressMessage(index, p, {});
-    await conn.request((w, seq) => encodeAddress(w, rt.RTM_DELADDR, 0, seq, m), { operation: 'RTM_DELADDR', object: `${cidr} dev ${link}`, inline: true });
-  });
+  const byIndex = deleteAddressRequest(typeof link === 'number' ? link : 1, cidr, link);
+  await withConnection(opts.netns, async (conn) => send(conn, typeof link === 'number' ? byIndex : deleteAddressRequest(await resolveIndex(conn, link), cidr, link)));
+}
+
+/** @internal RTM_DELADDR for a link index (validates the address). */
+export function deleteAddressRequest(index: number, cidr: string, label: LinkRef = index): PreparedRequest {
+  const m = addressMessage(index, parsePrefix(cidr, 'address'), {});
+  return { encode: (w, seq) => encodeAddress(w, rt.RTM_DELADDR, 0, seq, m), opts: { operation: 'RTM_DELADDR', object: `${cidr} dev ${label}`, inline: true } };
 }
 
 /** Options of listAddresses(). */

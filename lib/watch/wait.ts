@@ -5,7 +5,7 @@ import { NamespaceHandle, openHandle } from '../handle.js';
 import { parseAddress, parsePrefix } from '../ip.js';
 import * as rt from '../netlink/rtnetlink.js';
 import { withConnection, type NetnsOption } from '../target.js';
-import { abortSignal, flag, linkRef, netnsShape } from '../fields.js';
+import { abortSignal, flag, linkRef, netnsShape, timeoutMs } from '../fields.js';
 import { array, integer, object, oneOf, optional } from '../schema.js';
 import type { AddressInfo } from '../route/addresses.js';
 import { getLinkMessage, type LinkInfo, type LinkRef } from '../route/links.js';
@@ -20,7 +20,7 @@ export interface WaitForOptions extends Omit<WatchOptions, 'listExisting'> {
   timeout?: number;
 }
 
-const timeoutField = optional(integer(0, 2 ** 31 - 1));
+const timeoutField = optional(timeoutMs);
 const { listExisting: _listExisting, ...watchShapeWithoutList } = watchShape;
 const waitForOptions = object<WaitForOptions>('waitFor options', { ...watchShapeWithoutList, timeout: timeoutField }, { hints: { ...watchHints, ms: 'timeout' }, refine: checkWatchSelection });
 

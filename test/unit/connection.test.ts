@@ -515,6 +515,89 @@ describe('requestGroup', () => {
   });
 });
 
+describe('requestEach', () => {
+  const each = (names: string[], extra: Partial<RequestOptions> = {}) => names.map((n) => ({ encode: link(n), opts: op(n, { inline: true, ...extra }) }));
+  function setupInline(handler?: Handler): { kernel: InlineFakeKernel; conn: Connection } {
+    const kernel = new InlineFakeKernel(handler);
+    const conn = new Connection(kernel);
+    kernels.push(kernel);
+    connections.push(conn);
+    return { kernel, conn };
+  }
+
+  it('resolves once with each outcome in order: one refusal fails only its own request', async () => {
+    const { kernel, conn } = setupInline((reqs) => reqs.map((r, i) => (i === 1 ? ack(r.seq, -17, { message: 'exists' }) : ack(r.seq))));
+    const errors = await conn.requestEach(each(['a', 'b', 'c']), { operation: 'change list' });
+    expect(errors.map((e) => e?.constructor.name)).toEqual([undefined, 'NetlinkError', undefined]);
+    expect(errors[1]).toMatchObject({ code: 'EEXIST', operation: 'RTM_NEWLINK', object: 'b', kernelMessage: 'exists' });
+    expect(kernel.inlineCalls.map((c) => c.messages.map(nameOf))).toEqual([['a', 'b', 'c']]);
+    expect(kernel.inlineCalls[0]!.messages.map((m) => m.flags & (NLM_F_REQUEST | NLM_F_ACK))).toEqual([NLM_F_REQUEST | NLM_F_ACK, NLM_F_REQUEST | NLM_F_ACK, NLM_F_REQUEST | NLM_F_ACK]);
+  });
+
+  it('goes in parts of 64, in order; more than 64 go to the I/O thread in one transact', async () => {
+    const { kernel, conn } = setupInline();
+    const names = Array.from({ length: 150 }, (_, i) => `l${i}`);
+    const errors = await conn.requestEach(each(names), { operation: 'change list' });
+    expect(errors).toHaveLength(150);
+    expect(errors.every((e) => e === undefined)).toBe(true);
+    expect(kernel.inlineCalls).toHaveLength(0);
+    expect(kernel.calls.map((c) => c.count)).toEqual([150]);
+    expect(kernel.calls[0]!.messages.map(nameOf)).toEqual(names);
+  });
+
+  it('shares the exchange with requests of the same tick, and keeps the order of the calls', async () => {
+    const { kernel, conn } = setupInline();
+    const [before, errors, after] = await Promise.all([
+      conn.request(link('x'), op('x', { inline: true })),
+      conn.requestEach(each(['a', 'b']), { operation: 'change list' }),
+      conn.request(link('y'), op('y', { inline: true })),
+    ]);
+    expect(before).toEqual({ messages: [] });
+    expect(after).toEqual({ messages: [] });
+    expect(errors).toEqual([undefined, undefined]);
+    expect(kernel.inlineCalls.map((c) => c.messages.map(nameOf))).toEqual([['x', 'a', 'b', 'y']]);
+  });
+
+  it('gives each unanswered request its own timeout, and keeps the answers that came', async () => {
+    const { conn } = setup((reqs) => [ack(reqs[0]!.seq, -1), ack(reqs[2]!.seq)]);
+    const errors = await conn.requestEach(each(['a', 'b', 'c'], { inline: false }), { operation: 'change list', timeout: 30 });
+    expect(errors[0]).toMatchObject({ code: 'EPERM', object: 'a' });
+    expect(errors[1]).toBeInstanceOf(TimeoutError);
+    expect(errors[1]!.message).toContain("'b'");
+    expect(errors[2]).toBeUndefined();
+  });
+
+  it('counts a repeated answer once', async () => {
+    const { conn } = setup((reqs) => [ack(reqs[0]!.seq), ack(reqs[0]!.seq, -17), ack(reqs[1]!.seq)]);
+    expect(await conn.requestEach(each(['a', 'b'], { inline: false }), { operation: 'change list', timeout: 1000 })).toEqual([undefined, undefined]);
+  });
+
+  it('a refusal pointing outside its request is a DecodeError of that request only', async () => {
+    const { conn } = setup((reqs) => [ack(reqs[0]!.seq, -22, { offset: 4000 }), ack(reqs[1]!.seq)]);
+    const errors = await conn.requestEach(each(['a', 'b'], { inline: false }), { operation: 'change list' });
+    expect(errors[0]).toBeInstanceOf(DecodeError);
+    expect(errors[1]).toBeUndefined();
+  });
+
+  it('rejects as a whole when the exchange itself fails', async () => {
+    const { conn } = setupInline(() => syscallError(-105, 'sendmsg'));
+    await expect(conn.requestEach(each(['a', 'b']), { operation: 'change list' })).rejects.toMatchObject({ code: 'ENOBUFS' });
+    const closed = setupInline().conn;
+    closed.close();
+    await expect(closed.requestEach(each(['a']), { operation: 'change list' })).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('names the request whose encoder fails, and sends nothing', async () => {
+    const { kernel, conn } = setupInline();
+    const bad: Encoder = (w) => void w.u32(1);
+    const e = await rejection(conn.requestEach([...each(['a']), { encode: bad, opts: op('broken') }], { operation: 'change list' }));
+    expect(e).toBeInstanceOf(EncodeError);
+    expect(e.message).toContain("'broken'");
+    await ticks();
+    expect(kernel.inlineCalls).toHaveLength(0);
+  });
+});
+
 // ---- transport failures ---------------------------------------------------------------------
 
 describe('transport failures', () => {

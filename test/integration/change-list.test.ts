@@ -1,0 +1,104 @@
+// changeList(): many small changes sent together and resolved once, each with its own outcome,
+// checked against the kernel's state as `ip -json` reports it.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inSandbox, ip, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
+
+const rt = await import('../../lib/index.js');
+const { native } = await import('../../lib/native.js');
+
+const addressesOf = (dev: string, netns?: string) =>
+  ipJson<{ addr_info: { family: string; local: string; prefixlen: number; broadcast?: string }[] }[]>(['-4', 'addr', 'show', 'dev', dev], netns)[0]!.addr_info.map(
+    (a) => `${a.local}/${a.prefixlen}${a.broadcast ? ` brd ${a.broadcast}` : ''}`,
+  );
+const isUp = (dev: string, netns?: string) => ipJson<{ flags: string[] }[]>(['link', 'show', 'dev', dev], netns)[0]!.flags.includes('UP');
+
+describe.skipIf(!inSandbox)(`changeList (real kernel)${sandboxSkipReason ? ` — skipped: ${sandboxSkipReason}` : ''}`, () => {
+  beforeEach(() => resetSandbox());
+  afterEach(() => resetSandbox());
+
+  it('applies links up, addresses and routes in order inside a namespace, in one exchange', async () => {
+    const pb = await rt.createNamespace('pb');
+    await rt.createVethPair({ name: 'veth-pb-h', peer: { name: 'veth-pb', netns: pb } });
+    const inline: number[] = [];
+    const original = native.transactInline;
+    native.transactInline = (...args: Parameters<typeof original>) => (inline.push(args[3]), original(...args));
+    let result;
+    try {
+      result = await pb
+        .changeList()
+        .setLinkUp('lo')
+        .setLinkUp('veth-pb')
+        .addAddress('veth-pb', '192.168.0.56/24', { broadcast: 'auto' })
+        .addRoute({ to: 'default', via: '192.168.0.60' })
+        .send();
+    } finally {
+      native.transactInline = original;
+    }
+    expect(result).toEqual({ failed: 0, errors: [undefined, undefined, undefined, undefined] });
+    // The two names were resolved together (2 GETLINKs), then the 4 changes went at once.
+    expect(inline).toEqual([2, 4]);
+    expect(isUp('lo', 'pb') && isUp('veth-pb', 'pb')).toBe(true);
+    expect(addressesOf('veth-pb', 'pb')).toEqual(['192.168.0.56/24 brd 192.168.0.255']);
+    expect(ipJson(['route', 'show', 'default'], 'pb')).toMatchObject([{ dst: 'default', gateway: '192.168.0.60', dev: 'veth-pb' }]);
+    pb.close();
+  });
+
+  it('fails only the changes the kernel refuses or whose link does not exist; the others are made', async () => {
+    await rt.createBridge('brd1');
+    const index = rt.getLink('brd1').then((l) => l.index);
+    const result = await rt
+      .changeList()
+      .addAddress('brd1', '10.0.0.1/24')
+      .addAddress('brd1', '10.0.0.1/24')
+      .addAddress('nosuchlink', '10.0.1.1/24')
+      .deleteAddress(await index, '10.9.9.9/24')
+      .addAddress(await index, '10.0.2.1/24')
+      .setLinkUp('brd1')
+      .send();
+    expect(result.failed).toBe(3);
+    expect(result.errors.map((e) => (e as { code?: string } | undefined)?.code)).toEqual([undefined, 'EEXIST', 'ENODEV', 'EADDRNOTAVAIL', undefined, undefined]);
+    expect(result.errors[1]).toBeInstanceOf(rt.NetlinkError);
+    expect(result.errors[1]).toMatchObject({ operation: 'RTM_NEWADDR', object: '10.0.0.1/24 dev brd1' });
+    expect(result.errors[2]).toMatchObject({ operation: 'RTM_GETLINK', object: 'nosuchlink' });
+    expect(addressesOf('brd1')).toEqual(['10.0.0.1/24', '10.0.2.1/24']);
+    expect(isUp('brd1')).toBe(true);
+  });
+
+  it('checks each change when it is added: a bad one throws with a code and is not added', async () => {
+    const list = rt.changeList();
+    list.setLinkUp(1);
+    expect(() => list.addAddress('lo', '10.0.0.1/33')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_PREFIX' }));
+    expect(() => list.setLinkUp('a name that is far too long')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_IFNAME' }));
+    expect(() => list.setLinkDown(0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_IFINDEX' }));
+    expect(() => list.addRoute({ to: 'default', gateway: '10.0.0.1' } as never)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_OPTION' }));
+    expect(() => list.addRoute({ to: 'default', via: '10.0.0.1', netns: 'pb' } as never)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_OPTION', field: 'spec.netns' }));
+    expect(() => list.addAddress('lo', '10.0.0.1/8', { netns: 'pb' } as never)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_OPTION' }));
+    expect(() => list.addAddress('lo', '10.0.0.1/8', { brd: '+' } as never)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_OPTION' }));
+    expect(list.size).toBe(1);
+    await expect(list.send({ timeout: -1 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', field: 'timeout' });
+    expect(await list.send()).toEqual({ failed: 0, errors: [undefined] });
+    expect(() => list.setLinkUp(1)).toThrow(expect.objectContaining({ code: 'ERR_CHANGE_LIST_SENT' }));
+    await expect(list.send()).rejects.toMatchObject({ code: 'ERR_CHANGE_LIST_SENT' });
+    expect(() => rt.changeList({ netns: '../x' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_NETNS_NAME' }));
+  });
+
+  it('sends a long list through the I/O thread, in order, and resolves each change', async () => {
+    await rt.createBridge('brd2');
+    const add = rt.changeList();
+    for (let i = 0; i < 300; i++) add.addAddress('brd2', `10.${i >> 8}.${i & 255}.1/32`);
+    expect((await add.send()).failed).toBe(0);
+    expect(addressesOf('brd2')).toHaveLength(300);
+    // Deleting each twice: the second of each pair is refused, in order.
+    const del = rt.changeList();
+    for (let i = 0; i < 300; i++) del.deleteAddress('brd2', `10.${i >> 8}.${i & 255}.1/32`).deleteAddress('brd2', `10.${i >> 8}.${i & 255}.1/32`);
+    const r = await del.send();
+    expect(r.failed).toBe(300);
+    expect(r.errors.map((e, i) => (i % 2 === 0 ? e === undefined : (e as { code?: string })?.code === 'EADDRNOTAVAIL')).every(Boolean)).toBe(true);
+    expect(ip(['-4', 'addr', 'show', 'dev', 'brd2'])).not.toContain('inet ');
+  });
+
+  it('resolves an empty list without touching the kernel, and rejects an unknown namespace as a whole', async () => {
+    expect(await rt.changeList().send()).toEqual({ failed: 0, errors: [] });
+    await expect(rt.changeList({ netns: 'nosuchns' }).setLinkUp('lo').send()).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
