@@ -66,18 +66,18 @@ const PLACEHOLDER_INDEX = 1;
  * ```
  */
 export class ChangeList {
-  readonly #netns: NetnsRef | undefined;
-  readonly #requests: PreparedRequest[] = [];
-  readonly #named: NamedChange[] = [];
-  #sent = false;
+  private readonly netns: NetnsRef | undefined;
+  private readonly requests: PreparedRequest[] = [];
+  private readonly named: NamedChange[] = [];
+  private sent = false;
 
   constructor(opts: NetnsOption = {}) {
-    this.#netns = checkNetnsOption(opts).netns;
+    this.netns = checkNetnsOption(opts).netns;
   }
 
   /** How many changes the list holds. */
   get size(): number {
-    return this.#requests.length;
+    return this.requests.length;
   }
 
   /**
@@ -90,7 +90,7 @@ export class ChangeList {
    */
   setLinkUp(link: LinkRef): this {
     linkSelector(link);
-    return this.#add([link], ([index]) => linkUpRequest(index!, true, label(link)));
+    return this.add([link], ([index]) => linkUpRequest(index!, true, label(link)));
   }
 
   /**
@@ -103,7 +103,7 @@ export class ChangeList {
    */
   setLinkDown(link: LinkRef): this {
     linkSelector(link);
-    return this.#add([link], ([index]) => linkUpRequest(index!, false, label(link)));
+    return this.add([link], ([index]) => linkUpRequest(index!, false, label(link)));
   }
 
   /**
@@ -117,7 +117,7 @@ export class ChangeList {
   addAddress(link: LinkRef, cidr: string, opts: Omit<AddAddressOptions, 'netns'> = {}): this {
     linkSelector(link);
     refuseNetns(opts, 'opts');
-    return this.#add([link], ([index]) => addressRequest(index!, cidr, opts, link));
+    return this.add([link], ([index]) => addressRequest(index!, cidr, opts, link));
   }
 
   /**
@@ -130,7 +130,7 @@ export class ChangeList {
    */
   deleteAddress(link: LinkRef, cidr: string): this {
     linkSelector(link);
-    return this.#add([link], ([index]) => deleteAddressRequest(index!, cidr, link));
+    return this.add([link], ([index]) => deleteAddressRequest(index!, cidr, link));
   }
 
   /**
@@ -142,7 +142,7 @@ export class ChangeList {
    * ```
    */
   addRoute(spec: Omit<RouteSpec, 'netns'>): this {
-    return this.#route(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, spec);
+    return this.route(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, spec);
   }
 
   /**
@@ -154,7 +154,7 @@ export class ChangeList {
    * ```
    */
   replaceRoute(spec: Omit<RouteSpec, 'netns'>): this {
-    return this.#route(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, spec);
+    return this.route(rt.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, spec);
   }
 
   /**
@@ -166,7 +166,7 @@ export class ChangeList {
    * ```
    */
   deleteRoute(spec: Omit<RouteSpec, 'netns'>): this {
-    return this.#route(rt.RTM_DELROUTE, 0, spec);
+    return this.route(rt.RTM_DELROUTE, 0, spec);
   }
 
   /**
@@ -183,23 +183,23 @@ export class ChangeList {
    */
   async send(opts: SendChangesOptions = {}): Promise<ChangeListResult> {
     sendChangesOptions.check(opts, '');
-    this.#checkNotSent();
-    this.#sent = true;
-    const requests = this.#requests;
+    this.checkNotSent();
+    this.sent = true;
+    const requests = this.requests;
     const errors = new Array<Error | undefined>(requests.length).fill(undefined);
     if (requests.length === 0) return { failed: 0, errors };
     const exchangeOpts = { operation: 'change list', ...opts };
-    return withConnection(this.#netns, async (conn) => {
+    return withConnection(this.netns, async (conn) => {
       let toSend: EachRequest[] = requests;
       let positions: number[] | undefined;
-      if (this.#named.length > 0) {
+      if (this.named.length > 0) {
         // Each name once, all in the same tick (one sendmsg), then the changes that named
         // them are built with the real indexes.
         const indexes = new Map<LinkRef, Promise<number>>();
-        for (const c of this.#named) for (const l of c.links) if (typeof l === 'string' && !indexes.has(l)) indexes.set(l, resolveIndex(conn, l));
+        for (const c of this.named) for (const l of c.links) if (typeof l === 'string' && !indexes.has(l)) indexes.set(l, resolveIndex(conn, l));
         const resolved = new Map<LinkRef, number | Error>();
         await Promise.all([...indexes].map(([name, p]) => p.then((i) => resolved.set(name, i), (e: unknown) => resolved.set(name, e as Error))));
-        for (const c of this.#named) {
+        for (const c of this.named) {
           const ixs = c.links.map((l) => (typeof l === 'string' ? resolved.get(l) : l));
           const failed = ixs.find((i) => i instanceof Error);
           if (failed) {
@@ -228,27 +228,27 @@ export class ChangeList {
     });
   }
 
-  #route(type: number, flags: number, spec: Omit<RouteSpec, 'netns'>): this {
+  private route(type: number, flags: number, spec: Omit<RouteSpec, 'netns'>): this {
     refuseNetns(spec, 'spec');
     const links = [spec.dev, ...(spec.nexthops ?? []).map((h) => h.dev)];
-    return this.#add(links, ([oif, ...hops]) => routeRequest(type, flags, spec, oif, hops));
+    return this.add(links, ([oif, ...hops]) => routeRequest(type, flags, spec, oif, hops));
   }
 
   /** Builds a change now, which checks it (with a stand-in index for each name; the caller
    *  checked the names), and keeps the builder when a name must be resolved at send. */
-  #add(links: readonly (LinkRef | undefined)[], build: (indexes: readonly (number | undefined)[]) => PreparedRequest): this {
-    this.#checkNotSent();
+  private add(links: readonly (LinkRef | undefined)[], build: (indexes: readonly (number | undefined)[]) => PreparedRequest): this {
+    this.checkNotSent();
     let named = false;
     for (const l of links) if (typeof l === 'string') named = true;
     const indexes = named ? links.map((l) => (typeof l === 'string' ? PLACEHOLDER_INDEX : l)) : (links as (number | undefined)[]);
     const request = build(indexes);
-    if (named) this.#named.push({ at: this.#requests.length, links, build });
-    this.#requests.push(request);
+    if (named) this.named.push({ at: this.requests.length, links, build });
+    this.requests.push(request);
     return this;
   }
 
-  #checkNotSent(): void {
-    if (this.#sent) throw new ArgumentError('ERR_CHANGE_LIST_SENT', 'changeList', 'this list was sent already: make a new one');
+  private checkNotSent(): void {
+    if (this.sent) throw new ArgumentError('ERR_CHANGE_LIST_SENT', 'changeList', 'this list was sent already: make a new one');
   }
 }
 
