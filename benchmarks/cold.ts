@@ -2,7 +2,8 @@
 // addon, compiling the JS on first use, opening the first sockets, starting the I/O thread)
 // against the same requests once warm. Each sample is a new process running
 // benchmarks/lib/cold-child.mjs. By default it loads the shipped build (dist/, `npm run build`
-// first) with plain Node, as users run it; --source loads lib/ through tsx instead.
+// first) with plain Node, as users run it; --source loads lib/ through tsx instead. Every
+// sample is taken twice, as loaded and after warmUp() (what a service would call at start-up).
 //   scripts/sandbox npx tsx benchmarks/cold.ts [--samples 9] [--source]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -32,21 +33,27 @@ const env = {
   RTNETLINK_COLD_ENTRY: values.source ? new URL('../lib/index.ts', import.meta.url).href : distEntry.href,
 };
 const argv = values.source ? ['--import', 'tsx', childScript] : [childScript];
-const samples: Record<string, number>[] = [];
+// Without and with warmUp() before the first call, alternating, so both see the same machine.
+const samples: Record<'plain' | 'warmed', Record<string, number>[]> = { plain: [], warmed: [] };
 for (let i = 0; i < Number(values.samples); i++) {
-  const r = spawnSync(process.execPath, argv, { encoding: 'utf8', env });
-  const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`sample ${i} failed: ${r.stderr.slice(-1000)}`);
-  samples.push(JSON.parse(line));
+  for (const kind of ['plain', 'warmed'] as const) {
+    const r = spawnSync(process.execPath, argv, { encoding: 'utf8', env: { ...env, RTNETLINK_COLD_WARM: kind === 'warmed' ? '1' : '0' } });
+    const line = r.stdout.trim().split('\n').at(-1) ?? '';
+    if (r.status !== 0 || !line.startsWith('{')) throw new Error(`sample ${i} (${kind}) failed: ${r.stderr.slice(-1000)}`);
+    samples[kind].push(JSON.parse(line));
+  }
 }
-const median = (k: string) => {
-  const s = samples.map((x) => x[k]!).sort((a, b) => a - b);
+const median = (kind: 'plain' | 'warmed', k: string) => {
+  const s = samples[kind].map((x) => x[k]!).sort((a, b) => a - b);
   return s[s.length >> 1]!;
 };
-const row = (what: string, first: string, warm: string) =>
-  console.log(`| ${what} | ${median(first).toFixed(2)} | ${median(warm).toFixed(2)} | ${(median(first) - median(warm)).toFixed(2)} |`);
-console.log(`Cold cost of ${values.source ? 'lib/ through tsx' : 'dist/ (the shipped build)'}, median of ${samples.length} fresh processes (ms); import of the library: ${median('importMs').toFixed(1)} ms\n`);
-console.log('| first request | first | warm | cold cost |\n|---|---:|---:|---:|');
-row('listLinks()', 'firstList', 'warmList');
-row('applyTopology(W(1))', 'firstApply', 'warmApply');
-console.log(`\nOf the first listLinks(), garbage collection: ${median('gcInFirstList').toFixed(2)} ms (median)`);
+console.log(`Cold cost of ${values.source ? 'lib/ through tsx' : 'dist/ (the shipped build)'}, median of ${samples.plain.length} fresh processes each (ms)\n`);
+console.log('| first request | process | first | warm | cold cost |\n|---|---|---:|---:|---:|');
+for (const [what, first, warm] of [['listLinks()', 'firstList', 'warmList'], ['applyTopology(W(1))', 'firstApply', 'warmApply']] as const) {
+  for (const kind of ['plain', 'warmed'] as const) {
+    const label = kind === 'plain' ? 'as loaded' : 'after warmUp()';
+    console.log(`| ${what} | ${label} | ${median(kind, first).toFixed(2)} | ${median(kind, warm).toFixed(2)} | ${(median(kind, first) - median(kind, warm)).toFixed(2)} |`);
+  }
+}
+console.log(`\nImport of the library: ${median('plain', 'importMs').toFixed(1)} ms; warmUp() itself: ${median('warmed', 'warmUpMs').toFixed(2)} ms.`);
+console.log(`Of the first listLinks(), garbage collection: ${median('plain', 'gcInFirstList').toFixed(2)} ms as loaded, ${median('warmed', 'gcInFirstList').toFixed(2)} ms after warmUp() (medians).`);

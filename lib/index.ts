@@ -142,6 +142,7 @@ export {
 export { spawn, execFile, execInAll, ExecError, type SpawnOptions, type ExecFileOptions, type ExecResult, type ExecInAllOptions, type ExecInAllResult } from './exec.js';
 export { listen, connect, bindUdp, type ListenOptions, type ConnectOptions, type UdpOptions } from './sockets.js';
 export { batch } from './batch.js';
+export { warmUp } from './warm.js';
 export { ChangeList, changeList, type ChangeListResult, type SendChangesOptions } from './change-list.js';
 // The CNI plugin's daemon side (docs/CNI.md).
 export { startCniDaemon, type CniDaemon, type CniDaemonOptions } from './cni/daemon.js';

@@ -848,11 +848,14 @@ export async function dumpLinkMessages(conn: Connection): Promise<LinkMessage[]>
  */
 export async function listLinks(opts: NetnsOption = {}): Promise<LinkInfo[]> {
   checkNetnsOption(opts);
-  return withConnection(opts.netns, async (conn) => {
-    const links = await dumpLinkMessages(conn);
-    const names = new Map(links.map((l) => [l.index, l.name ?? '']));
-    return links.map((l) => describeLink(l, names, netnsLabel(opts.netns)));
-  });
+  return withConnection(opts.netns, (conn) => linkInfos(conn, netnsLabel(opts.netns)));
+}
+
+/** @internal listLinks() on a connection; `netns` labels the results. */
+export async function linkInfos(conn: Connection, netns: string | undefined): Promise<LinkInfo[]> {
+  const links = await dumpLinkMessages(conn);
+  const names = new Map(links.map((l) => [l.index, l.name ?? '']));
+  return links.map((l) => describeLink(l, names, netns));
 }
 
 /**
