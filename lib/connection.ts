@@ -245,12 +245,15 @@ export class Connection extends EventEmitter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const err = new ClosedError('netlink connection');
     const queued = this.queue;
     this.queue = [];
-    for (const p of queued) this.settle(p, err);
+    // Made only when someone is waiting: an Error captures a stack, and a bulk apply closes a
+    // connection per namespace with nothing left on it.
+    let err: ClosedError | undefined;
+    const closedError = () => (err ??= new ClosedError('netlink connection'));
+    for (const p of queued) this.settle(p, closedError());
     if (this.inFlight) {
-      for (const p of this.inFlight) this.settle(p, err);
+      for (const p of this.inFlight) if (!p.settled) this.settle(p, closedError());
       this.transport.cancel(this.inFlightJob);
     } else {
       this.closeTransport();
