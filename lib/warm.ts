@@ -15,12 +15,7 @@ import { addressRequest, deleteAddressRequest } from './route/addresses.js';
 import { routeRequest } from './route/routes.js';
 import { validateTopology } from './topology/spec.js';
 
-const IFF_UP = 0x1;
-const IFF_BROADCAST = 0x2;
-const IFF_LOOPBACK = 0x8;
-const IFF_RUNNING = 0x40;
-const IFF_MULTICAST = 0x1000;
-const IFF_LOWER_UP = 0x10000;
+const { IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP } = rt;
 
 /** What a namespace of the tutorial holds: lo, a veth in a bridge, the bridge. */
 const CANNED_LINKS: Partial<LinkMessage>[] = [

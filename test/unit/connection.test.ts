@@ -79,6 +79,15 @@ const op = (object = 'veth0', extra: Partial<RequestOptions> = {}): RequestOptio
 const kernels: FakeKernel[] = [];
 const connections: Connection[] = [];
 
+/** A connection whose transport also exchanges inline, as the addon's does. */
+function setupInline(handler?: Handler): { kernel: InlineFakeKernel; conn: Connection } {
+  const kernel = new InlineFakeKernel(handler);
+  const conn = new Connection(kernel);
+  kernels.push(kernel);
+  connections.push(conn);
+  return { kernel, conn };
+}
+
 function setup(handler?: Handler, defaultTimeout?: number): { kernel: FakeKernel; conn: Connection } {
   const kernel = new FakeKernel(handler);
   const conn = defaultTimeout === undefined ? new Connection(kernel) : new Connection(kernel, defaultTimeout);
@@ -388,13 +397,6 @@ describe('pipelining', () => {
 // ---- request groups ---------------------------------------------------------------------------
 
 describe('inline exchanges (on the calling thread)', () => {
-  function setupInline(handler?: Handler): { kernel: InlineFakeKernel; conn: Connection } {
-    const kernel = new InlineFakeKernel(handler);
-    const conn = new Connection(kernel);
-    kernels.push(kernel);
-    connections.push(conn);
-    return { kernel, conn };
-  }
   const inline = (object: string) => op(object, { inline: true });
 
   it('sends the inline requests of one tick in one exchange and settles them without a transact', async () => {
@@ -517,13 +519,6 @@ describe('requestGroup', () => {
 
 describe('requestEach', () => {
   const each = (names: string[], extra: Partial<RequestOptions> = {}) => names.map((n) => ({ encode: link(n), opts: op(n, { inline: true, ...extra }) }));
-  function setupInline(handler?: Handler): { kernel: InlineFakeKernel; conn: Connection } {
-    const kernel = new InlineFakeKernel(handler);
-    const conn = new Connection(kernel);
-    kernels.push(kernel);
-    connections.push(conn);
-    return { kernel, conn };
-  }
 
   it('resolves once with each outcome in order: one refusal fails only its own request', async () => {
     const { kernel, conn } = setupInline((reqs) => reqs.map((r, i) => (i === 1 ? ack(r.seq, -17, { message: 'exists' }) : ack(r.seq))));
