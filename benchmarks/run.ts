@@ -4,11 +4,12 @@
 //   tsx benchmarks/run.ts [--n 10,100,1000] [--reps 3] [--only id,id] [--smoke]
 // and compares the bulk path with the best hand-written C floor, IPv6 on and off.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { implementations } from './lib/implementations.js';
 import { renderChart } from './lib/chart.js';
+import { letKernelSettle } from './lib/settle.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,41 +43,6 @@ for (const impl of impls) {
   if (why) skipped[impl.id] = why;
 }
 const runnable = impls.filter((i) => !skipped[i.id]);
-
-/** Network namespace objects the kernel's slab allocator holds (root can read it), or undefined. */
-function netnsObjects(): number | undefined {
-  try {
-    const m = /^net_namespace\s+(\d+)/m.exec(readFileSync('/proc/slabinfo', 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Lets the kernel finish destroying the previous run's namespaces, which it does after the
- * run has ended, in its own workqueue (holding locks every run needs): waits until the count of
- * namespace objects has not moved for a second (at most a minute). Where it cannot be read,
- * a fixed pause by the size of the previous run. A pause by the size of the next run, as before,
- * left an N=100 run that followed an N=1000 one paying for the thousand's cleanup.
- */
-function letKernelSettle(previousN: number): void {
-  let last = netnsObjects();
-  if (last === undefined) {
-    spawnSync('sleep', [String(1 + previousN / 250)]);
-    return;
-  }
-  const started = Date.now();
-  let stableSince = started;
-  while (Date.now() - stableSince < 1000 && Date.now() - started < 60_000) {
-    spawnSync('sleep', ['0.1']);
-    const now = netnsObjects();
-    if (now !== last) {
-      last = now;
-      stableSince = Date.now();
-    }
-  }
-}
 
 const runs: Run[] = [];
 let previousN = 0;

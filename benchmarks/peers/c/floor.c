@@ -2,7 +2,7 @@
  * floor: W(N) in hand-written C over raw NETLINK_ROUTE sockets, the kernel floor that the
  * other peers (and rtnetlink) are compared with.
  *
- *   floor [--sequential | --pipelined] [--threads=1|2] [--ipv6=off] N setup
+ *   floor [--sequential | --pipelined] [--threads=1|2] [--ipv6=off] [--echo] [--mark] N setup
  *                                                           (default --pipelined, 1 thread)
  *   floor [--teardown=netns | --teardown=group] N teardown  (default netns)
  * (options may also follow N and the phase)
@@ -196,13 +196,19 @@ static void default_route(int oif, uint32_t be_gw) { /* as `ip route add default
   msg_end(m);
 }
 
+/* --echo and --mark make the floor do what the library does beyond it (to measure what that
+ * costs, not part of the floor): NLM_F_ECHO on each veth create (the library learns the peer's
+ * index from the echo), and lo's link group set from inside each new namespace before it is
+ * used (the library's ownership mark). */
+static int echo_creates, mark_namespaces;
+
 /* h<i> up, in br0 and in LINK_GROUP; its peer eth0 created as ifindex 2 inside the namespace
  * (the first link after lo: fixing it lets the namespace's requests name it by index). */
 static void veth_add(int i, int br_index, int nsfd) {
   char name[IFNAMSIZ];
   snprintf(name, sizeof name, "h%d", i);
   struct ifinfomsg ifi = {.ifi_flags = IFF_UP, .ifi_change = IFF_UP};
-  size_t m = msg_begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
+  size_t m = msg_begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | (echo_creates ? NLM_F_ECHO : 0), &ifi, sizeof ifi);
   attr_str(IFLA_IFNAME, name);
   attr_u32(IFLA_MASTER, br_index);
   attr_u32(IFLA_GROUP, LINK_GROUP);
@@ -287,6 +293,13 @@ static void netns_add(const char *name, int hostns, int *nsfd, int *sock) {
   *nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (*nsfd < 0) die("open ns");
   *sock = nl_open(0);
+  if (mark_namespaces) {
+    struct ifinfomsg lo = {.ifi_index = 1};
+    size_t m = msg_begin(RTM_NEWLINK, 0, &lo, sizeof lo);
+    attr_u32(IFLA_GROUP, LINK_GROUP);
+    msg_end(m);
+    request(*sock, 0);
+  }
   if (setns(hostns, CLONE_NEWNET) < 0) die("setns back");
 }
 
@@ -463,7 +476,7 @@ static void teardown(int n, int by_group) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: floor [--sequential|--pipelined] [--threads=1|2] [--ipv6=off] N setup\n"
+  fprintf(stderr, "usage: floor [--sequential|--pipelined] [--threads=1|2] [--ipv6=off] [--echo] [--mark] N setup\n"
                   "       floor [--teardown=netns|--teardown=group] N teardown\n");
   exit(2);
 }
@@ -478,6 +491,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[k], "--threads=1")) threads = 1;
     else if (!strcmp(argv[k], "--threads=2")) threads = 2;
     else if (!strcmp(argv[k], "--ipv6=off")) ipv6_off = 1;
+    else if (!strcmp(argv[k], "--echo")) echo_creates = 1;
+    else if (!strcmp(argv[k], "--mark")) mark_namespaces = 1;
     else if (!strcmp(argv[k], "--teardown=netns")) by_group = 0;
     else if (!strcmp(argv[k], "--teardown=group")) by_group = 1;
     else if (argv[k][0] != '-' && npos < 2) pos[npos++] = argv[k];
