@@ -1,6 +1,6 @@
 // A list of small changes (links up or down, addresses, routes) checked and built as they are
-// added, then sent together as independent requests that resolve once for all: no promise,
-// queue entry or closure per change, so a batch costs little more than the kernel's own work.
+// added, then sent together as independent requests that resolve once for all: no promise or
+// queue entry per change, which is most of what the same calls made one by one cost in JS.
 import type { EachRequest } from './connection.js';
 import { ArgumentError } from './errors.js';
 import { abortSignal, timeoutMs } from './fields.js';
@@ -45,14 +45,14 @@ interface NamedChange {
 const PLACEHOLDER_INDEX = 1;
 
 /**
- * Changes to one namespace, sent together: one `sendmsg` per 64 changes, one promise for all,
- * and each change's own outcome (one refusal fails only itself). Each method checks its
+ * Changes to one namespace, sent together: one promise for all, and each change's own outcome
+ * (one refusal fails only itself). Each method checks its
  * arguments as the single call does (a bad one throws at once and adds nothing) and returns
  * the list, so calls chain. Links may be given by index, or by name: names are resolved once
  * each when the list is sent. A list is sent once.
  *
- * Up to 64 changes are exchanged on the calling thread (the kernel answers them within the
- * send); longer lists go to the addon's I/O thread.
+ * Up to 64 changes are exchanged in one `sendmsg` on the calling thread (the kernel answers
+ * them within the send); a longer list goes to the addon's I/O thread.
  *
  * @example
  * ```ts
