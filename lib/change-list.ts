@@ -5,7 +5,7 @@ import type { EachRequest } from './connection.js';
 import { ArgumentError } from './errors.js';
 import { abortSignal, timeoutMs } from './fields.js';
 import { object, optional } from './schema.js';
-import { withConnection, type NetnsOption, type NetnsRef, type PreparedRequest } from './target.js';
+import { refuseNetns, withConnection, type NetnsOption, type NetnsRef, type PreparedRequest } from './target.js';
 import { addressRequest, deleteAddressRequest, type AddAddressOptions } from './route/addresses.js';
 import { checkNetnsOption, linkSelector, linkUpRequest, resolveIndex, type LinkRef } from './route/links.js';
 import { routeRequest, type RouteSpec } from './route/routes.js';
@@ -40,6 +40,9 @@ interface NamedChange {
   links: readonly (LinkRef | undefined)[];
   build(indexes: readonly (number | undefined)[]): PreparedRequest;
 }
+
+/** The list's namespace is the only one its changes apply to. */
+const NOT_PER_CHANGE = 'is not an option of a change: the list is made for one namespace';
 
 /** A stand-in index to check a change by name before the name is resolved. */
 const PLACEHOLDER_INDEX = 1;
@@ -89,8 +92,8 @@ export class ChangeList {
    * ```
    */
   setLinkUp(link: LinkRef): this {
-    linkSelector(link);
-    return this.add([link], ([index]) => linkUpRequest(index!, true, label(link)));
+    // By name too: the kernel finds the link itself, no lookup needed.
+    return this.add([], () => linkUpRequest(link, true));
   }
 
   /**
@@ -102,8 +105,7 @@ export class ChangeList {
    * ```
    */
   setLinkDown(link: LinkRef): this {
-    linkSelector(link);
-    return this.add([link], ([index]) => linkUpRequest(index!, false, label(link)));
+    return this.add([], () => linkUpRequest(link, false));
   }
 
   /**
@@ -116,7 +118,7 @@ export class ChangeList {
    */
   addAddress(link: LinkRef, cidr: string, opts: Omit<AddAddressOptions, 'netns'> = {}): this {
     linkSelector(link);
-    refuseNetns(opts, 'opts');
+    refuseNetns(opts, 'opts.netns', NOT_PER_CHANGE);
     return this.add([link], ([index]) => addressRequest(index!, cidr, opts, link));
   }
 
@@ -229,7 +231,7 @@ export class ChangeList {
   }
 
   private route(type: number, flags: number, spec: Omit<RouteSpec, 'netns'>): this {
-    refuseNetns(spec, 'spec');
+    refuseNetns(spec, 'spec.netns', NOT_PER_CHANGE);
     const links = [spec.dev, ...(spec.nexthops ?? []).map((h) => h.dev)];
     return this.add(links, ([oif, ...hops]) => routeRequest(type, flags, spec, oif, hops));
   }
@@ -264,13 +266,3 @@ export function changeList(opts: NetnsOption = {}): ChangeList {
   return new ChangeList(opts);
 }
 
-function label(link: LinkRef): string {
-  return typeof link === 'number' ? `#${link}` : link;
-}
-
-/** The list's namespace is the only one its changes apply to. */
-function refuseNetns(opts: object, field: string): void {
-  if (opts !== null && typeof opts === 'object' && Object.hasOwn(opts, 'netns')) {
-    throw new ArgumentError('ERR_UNKNOWN_OPTION', `${field}.netns`, 'is not an option of a change: the list is made for one namespace');
-  }
-}

@@ -2,7 +2,7 @@
 // goes to it in one sendmsg (pipelining), with answers matched back to each request by seq.
 // Dumps are collected to NLMSG_DONE; NLM_F_DUMP_INTR is retried or surfaced, never hidden.
 import { EventEmitter } from 'node:events';
-import { ByteWriter, DecodeError, EncodeError, NLA_HDRLEN, align4, storeU16, storeU32 } from './netlink/attributes.js';
+import { ByteWriter, DecodeError, EncodeError, NLA_HDRLEN, align4, loadU16, storeU16, storeU32 } from './netlink/attributes.js';
 import {
   NLMSG_DONE,
   NLMSG_ERROR,
@@ -490,29 +490,27 @@ export class Connection extends EventEmitter {
     const only = batch.length === 1 ? batch[0] : undefined;
     const bySeq = only ? undefined : new Array<Pending>(seqCount);
     if (bySeq) for (const p of batch) bySeq.fill(p, p.firstSeq - firstSeq, p.firstSeq - firstSeq + p.seqCount);
+    // Outside the range: a late answer to an earlier request (timed out, aborted), ignored.
+    const pendingOf = (seq: number): Pending | undefined => {
+      const k = seq - firstSeq;
+      return k < 0 || k >= seqCount ? undefined : (only ?? bySeq![k]);
+    };
     // The plain ACKs of requestEach()'s messages are counted as they are split, without a
     // message object each (they carry nothing else, and their order does not matter).
     let hasEach = false;
     for (const p of batch) hasEach ||= p.each !== undefined;
     const takeAck = hasEach
       ? (seq: number): boolean => {
-          const k = seq - firstSeq;
-          const p = k < 0 || k >= seqCount ? undefined : (only ?? bySeq![k]);
+          const p = pendingOf(seq);
           if (!p?.each || p.settled) return false;
-          const at = seq - p.firstSeq;
-          if (!p.answered![at]) {
-            p.answered![at] = 1;
-            p.answers++;
-          }
+          countEachAnswer(p, seq);
           return true;
         }
       : undefined;
     const { messages, error } = splitMessages(replies, takeAck);
     const warnings: Warning[] = [];
     for (const m of messages) {
-      // Outside the range: a late answer to an earlier request (timed out, aborted), ignored.
-      const k = m.seq - firstSeq;
-      const p = k < 0 || k >= seqCount ? undefined : (only ?? bySeq![k]);
+      const p = pendingOf(m.seq);
       if (!p || p.settled) continue;
       try {
         this.absorb(p, m, warnings);
@@ -550,18 +548,18 @@ export class Connection extends EventEmitter {
     if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
     if (m.type === NLMSG_ERROR && p.each) return this.absorbEach(p, m, warnings);
     if (m.type === NLMSG_ERROR) {
-      const e = decodeFor(p, () => decodeError(m));
+      const o = ackOutcome(m, p.opts, p.lengths[m.seq - p.firstSeq]!);
       p.answers++;
-      if (e.error !== 0) {
-        p.failure ??= checkedRefusal(e, p.opts, p.lengths[m.seq - p.firstSeq]!);
-      } else if (e.message) {
-        p.warning = e.message;
-        warnings.push({ operation: p.opts.operation, object: p.opts.object, message: e.message });
+      if (o.error) {
+        p.failure ??= o.error;
+      } else if (o.warning) {
+        p.warning = o.warning;
+        warnings.push({ operation: p.opts.operation, object: p.opts.object, message: o.warning });
       }
       return;
     }
     if (m.type === NLMSG_DONE) {
-      const d = decodeFor(p, () => decodeDone(m));
+      const d = decodeFor(p.opts, () => decodeDone(m));
       p.answers++;
       if (d.error !== 0) {
         p.failure ??= new NetlinkError({
@@ -580,18 +578,12 @@ export class Connection extends EventEmitter {
 
   /** An answer to one message of an each-request: its own outcome, whatever the others'. */
   private absorbEach(p: Pending, m: NetlinkMessage, warnings: Warning[]): void {
+    if (!countEachAnswer(p, m.seq)) return;
     const k = m.seq - p.firstSeq;
-    if (p.answered![k]) return;
-    p.answered![k] = 1;
-    p.answers++;
-    const o = p.each![k]!;
-    try {
-      const e = decodeError(m);
-      if (e.error !== 0) p.errors![k] = checkedRefusal(e, o, p.lengths[k]!);
-      else if (e.message) warnings.push({ operation: o.operation, object: o.object, message: e.message });
-    } catch (err) {
-      p.errors![k] = err instanceof DecodeError ? new DecodeError(`${describe(o)}: malformed reply: ${err.message}`, { cause: err }) : toError(err);
-    }
+    const opts = p.each![k]!;
+    const o = ackOutcome(m, opts, p.lengths[k]!);
+    if (o.error) p.errors![k] = o.error;
+    else if (o.warning) warnings.push({ operation: opts.operation, object: opts.object, message: o.warning });
   }
 
   private finish(p: Pending): void {
@@ -664,13 +656,37 @@ function transportError(err: Error, opts: RequestOptions): Error {
 }
 
 /** Runs a decoder of the control messages, naming the request in its DecodeError. */
-function decodeFor<T>(p: Pending, decode: () => T): T {
+function decodeFor<T>(opts: RequestOptions, decode: () => T): T {
   try {
     return decode();
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
-    throw new DecodeError(`${describe(p.opts)}: malformed reply: ${e.message}`, { cause: e });
+    throw new DecodeError(`${describe(opts)}: malformed reply: ${e.message}`, { cause: e });
   }
+}
+
+/** What one request's NLMSG_ERROR says: nothing for a plain ACK, the extended-ack text of an
+ *  ACK that carries one, or the error its caller gets (a refusal, or a DecodeError naming the
+ *  request when the answer is malformed). With the request's `length`, the kernel's
+ *  bad-attribute offset is checked against it. */
+function ackOutcome(m: NetlinkMessage, opts: RequestOptions, length?: number): { error?: Error; warning?: string } {
+  try {
+    const e = decodeFor(opts, () => decodeError(m));
+    if (e.error !== 0) return { error: checkedRefusal(e, opts, length) };
+    return e.message ? { warning: e.message } : {};
+  } catch (err) {
+    return { error: toError(err) };
+  }
+}
+
+/** Marks the answer to message `seq` of an each-request; false when it was answered already
+ *  (a repeated answer counts once). */
+function countEachAnswer(p: Pending, seq: number): boolean {
+  const k = seq - p.firstSeq;
+  if (p.answered![k]) return false;
+  p.answered![k] = 1;
+  p.answers++;
+  return true;
 }
 
 function toError(e: unknown): Error {
@@ -716,17 +732,17 @@ function setSeqsAndFlags(request: Buffer, at: number, p: Pick<Pending, 'firstSeq
   const lengths = p.lengths;
   for (let i = 0; i < lengths.length; i++) {
     storeU32(request, at + 8, seq++);
-    storeU16(request, at + 6, (request[at + 6]! | (request[at + 7]! << 8) | ours));
+    storeU16(request, at + 6, loadU16(request, at + 6) | ours);
     at += align4(lengths[i]!);
   }
 }
 
 /** refusal(), or a DecodeError when the kernel's bad-attribute offset lies outside the
- *  `length`-byte message it answers (a malformed or foreign answer). */
-function checkedRefusal(e: ReturnType<typeof decodeError>, opts: RequestOptions, length: number): Error {
+ *  `length`-byte message it answers (a malformed or foreign answer; unchecked without one). */
+function checkedRefusal(e: ReturnType<typeof decodeError>, opts: RequestOptions, length: number | undefined): Error {
   const err = refusal(e, opts);
   const off = e.badAttributeOffset;
-  if (off !== undefined && (off < NLMSG_HDRLEN || off + NLA_HDRLEN > length)) {
+  if (length !== undefined && off !== undefined && (off < NLMSG_HDRLEN || off + NLA_HDRLEN > length)) {
     return new DecodeError(`${describe(opts)}: NLMSG_ERROR points at a bad attribute at offset ${off}, outside the ${length}-byte request`, { cause: err });
   }
   return err;
@@ -781,12 +797,8 @@ export function readAnswers(
       continue;
     }
     slot.answered = true;
-    try {
-      const e = decodeError(m);
-      if (e.error !== 0) slot.error = refusal(e, ops[k]!);
-    } catch (err) {
-      slot.error = toError(err);
-    }
+    const o = ackOutcome(m, ops[k]!);
+    if (o.error) slot.error = o.error;
   }
   return out.map((slot, k) => {
     if (!slot.answered && !slot.error) {

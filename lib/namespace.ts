@@ -4,9 +4,9 @@
 // time that no exported operation taking a `netns` is missing from it.
 import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import type * as net from 'node:net';
-import { ArgumentError } from './errors.js';
 import { NamespaceHandle, isHeld, openHandle, runDir, withObject, type NamespaceId, type OpenTarget } from './handle.js';
 import { native } from './native.js';
+import { refuseNetns } from './target.js';
 import { validateNamespaceName } from './validate.js';
 import { flag } from './fields.js';
 import { integer, object, optional } from './schema.js';
@@ -43,9 +43,7 @@ export type BoundFirst<F> = F extends (netns: never, ...rest: infer A) => infer 
 function atOption<F extends (...args: never[]) => unknown, const I extends number>(fn: F, index: I): BoundAt<F, I> {
   return function (this: NamespaceHandle, ...args: unknown[]) {
     const given = args[index];
-    if (given !== null && typeof given === 'object' && Object.hasOwn(given, 'netns')) {
-      throw new ArgumentError('ERR_UNKNOWN_OPTION', 'netns', 'is not an option of a Namespace method: the handle is the namespace');
-    }
+    refuseNetns(given, 'netns', 'is not an option of a Namespace method: the handle is the namespace');
     // Anything but an object is left as it is, for the operation's own check to refuse.
     args[index] = given === undefined ? { netns: this } : given !== null && typeof given === 'object' ? { ...given, netns: this } : given;
     return (fn as unknown as (...a: unknown[]) => unknown)(...args);

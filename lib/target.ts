@@ -70,6 +70,12 @@ export async function withNamespaceFd<T>(netns: NetnsRef, fn: (fd: number) => Pr
   throw new ArgumentError('ERR_INVALID_ARG_TYPE', 'netns', 'must be a Namespace handle or a namespace name');
 }
 
+/** Refuses a `netns` in options that cannot take one, because the namespace is given already
+ *  (a Namespace method's options, a change list's changes): `why` says by what. */
+export function refuseNetns(options: unknown, field: string, why: string): void {
+  if (options !== null && typeof options === 'object' && Object.hasOwn(options, 'netns')) throw new ArgumentError('ERR_UNKNOWN_OPTION', field, why);
+}
+
 /** For JSON-friendly results: the namespace's name, or undefined for the caller's own. */
 export function netnsLabel(netns: NetnsRef | undefined): string | undefined {
   if (netns === undefined) return undefined;

@@ -55,6 +55,13 @@ export function storeU32(b: Uint8Array, at: number, v: number): void {
   b[at + 2] = v >>> 16;
   b[at + 3] = v >>> 24;
 }
+/** Little-endian loads without Buffer's bounds checks (the caller stays within `b`). */
+export function loadU16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+export function loadU32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+}
 
 function outOfRange(what: string, v: number): RangeError {
   return new EncodeError(`${String(v)} does not fit a ${what}`);

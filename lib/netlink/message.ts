@@ -1,6 +1,6 @@
 // The netlink message header (struct nlmsghdr) and the control messages every family shares:
 // NLMSG_ERROR (acks, with the extended-ack TLVs) and NLMSG_DONE.
-import { AttrReader, ByteWriter, DecodeError, EncodeError, align4, readString, readU32, storeU16, storeU32 } from './attributes.js';
+import { AttrReader, ByteWriter, DecodeError, EncodeError, align4, loadU16, loadU32, readString, readU32, storeU16, storeU32 } from './attributes.js';
 
 export const NLMSG_HDRLEN = 16;
 
@@ -92,17 +92,17 @@ export function splitMessages(buf: Buffer, takeAck?: (seq: number) => boolean): 
   const messages: NetlinkMessage[] = [];
   let off = 0;
   while (off + NLMSG_HDRLEN <= buf.length) {
-    const len = readLE32(buf, off);
+    const len = loadU32(buf, off);
     if (len < NLMSG_HDRLEN || len > buf.length - off) {
       return { messages, error: new DecodeError(`malformed reply: netlink message at offset ${off} has length ${len}, ${buf.length - off} bytes left`) };
     }
     if (
       takeAck !== undefined &&
       len === PLAIN_ACK_LEN &&
-      (buf[off + 4]! | (buf[off + 5]! << 8)) === NLMSG_ERROR &&
-      readLE32(buf, off + NLMSG_HDRLEN) === 0 &&
-      readLE32(buf, off + 12) === 0 &&
-      takeAck(readLE32(buf, off + 8))
+      loadU16(buf, off + 4) === NLMSG_ERROR &&
+      loadU32(buf, off + NLMSG_HDRLEN) === 0 &&
+      loadU32(buf, off + 12) === 0 &&
+      takeAck(loadU32(buf, off + 8))
     ) {
       off += PLAIN_ACK_LEN;
       continue;
@@ -120,11 +120,6 @@ export function splitMessages(buf: Buffer, takeAck?: (seq: number) => boolean): 
     return { messages, error: new DecodeError(`malformed reply: ${buf.length - off} bytes after the last netlink message`) };
   }
   return { messages };
-}
-
-/** A u32 read without Buffer's bounds checks (callers stay within the buffer). */
-function readLE32(b: Buffer, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
 }
 
 /** Splits a buffer holding one or more messages. A length that does not fit is a DecodeError. */

@@ -252,7 +252,8 @@ export function linkSelector(link: LinkRef, field = 'link'): Partial<LinkMessage
   return { index: 0, name: validateInterfaceName(link, field) };
 }
 
-function linkLabel(link: LinkRef): string {
+/** How errors name a link: its name, or `#index`. */
+export function linkLabel(link: LinkRef): string {
   return typeof link === 'number' ? `#${link}` : link;
 }
 
@@ -691,10 +692,10 @@ async function changeLink(link: LinkRef, changes: SetLinkOptions, opts: NetnsOpt
   await withConnection(opts.netns, (conn) => request(conn, rt.RTM_NEWLINK, 0, m, linkLabel(link)));
 }
 
-/** @internal IFF_UP on or off for a link index; `object` names it in errors. With `group`,
- *  the same request sets the link group. */
-export function linkUpRequest(index: number, up = true, object = `#${index}`, group?: number): PreparedRequest {
-  const m: Partial<LinkMessage> = { family: 0, index: validateIfIndex(index), flags: up ? IFF_UP : 0, change: IFF_UP };
+/** @internal IFF_UP on or off for a link, by index or by name (the kernel looks the name up
+ *  itself); `object` names it in errors. With `group`, the same request sets the link group. */
+export function linkUpRequest(link: LinkRef, up = true, object = linkLabel(link), group?: number): PreparedRequest {
+  const m: Partial<LinkMessage> = { family: 0, ...linkSelector(link), flags: up ? IFF_UP : 0, change: IFF_UP };
   if (group !== undefined) m.group = group;
   return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, 0, seq, m), opts: { operation: 'RTM_NEWLINK', object, inline: true } };
 }
