@@ -77,7 +77,8 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
   await clearStaleSocket(path);
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  /** Connections that have not delivered a whole frame yet: close() drops them. */
+  const sockets = new Set<Socket>();
+  /** Connections that have not delivered a whole frame yet: close() drops them at once. */
   const unanswered = new Set<Socket>();
 
   const serve = async (req: CniRequest): Promise<CniReply> => {
@@ -95,6 +96,8 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
   };
 
   const onConnection = (sock: Socket) => {
+    sockets.add(sock);
+    sock.once('close', () => sockets.delete(sock));
     sock.on('error', () => sock.destroy());
     const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
     let uid = -1;
@@ -158,6 +161,8 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
         // A client that never sent a whole frame would hold that forever: it has no call under way.
         for (const s of unanswered) s.destroy();
         if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+        // Every reply is written: a client that keeps its end open must not hold the close.
+        for (const s of sockets) s.destroySoon();
         await closed;
       })();
       return closing;

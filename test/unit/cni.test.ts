@@ -3,11 +3,12 @@
 // files.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseEnv, parseNetConf } from '../../lib/cni/config.js';
+import { startCniDaemon } from '../../lib/cni/daemon.js';
 import { CniError } from '../../lib/cni/errors.js';
 import { FrameReader, encodeReply, encodeRequest, type CniRequest } from '../../lib/cni/frame.js';
 import { allocate, release, releaseAllExcept } from '../../lib/cni/host-local.js';
@@ -143,5 +144,21 @@ describe('host-local', () => {
     ]);
     writeFileSync(join(dataDir, 'n', '10.2.0.9'), 'old');
     expect((await release(ipam, 'n', 'old', 'eth0')).sort()).toEqual(['10.2.0.9']);
+  });
+});
+
+describe('the daemon', () => {
+  it('closes once the replies are written, even when a client keeps its end of the connection open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtnl-cni-daemon-'));
+    const daemon = await startCniDaemon({ socket: join(dir, 'cni.sock'), allowUids: [process.getuid!()] });
+    const client = createConnection({ path: daemon.socket, allowHalfOpen: true });
+    client.on('error', () => {});
+    const reply = new Promise<Buffer>((resolve) => client.once('data', resolve));
+    client.write(encodeRequest({ env: { CNI_COMMAND: 'VERSION' }, stdin: Buffer.from('{"cniVersion":"1.0.0"}') }));
+    expect((await reply).length).toBeGreaterThan(0);
+    // The client neither ends nor closes: close() must not wait for it.
+    const outcome = await Promise.race([daemon.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 5 s'), 5000))]);
+    client.destroy();
+    expect(outcome).toBe('closed');
   });
 });
