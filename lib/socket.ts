@@ -75,8 +75,17 @@ export class NativeTransport implements Transport {
   }
 }
 
-/** A connection whose socket lives in the namespace `nsFd` (-1: the process's own). */
+/** A connection whose socket is being opened on a worker in the namespace `nsFd` (-1: the
+ *  process's own): usable at once (requests wait for the socket), and `opened` settles with
+ *  the open (a failed open fails the requests queued on it with its error). */
+export function startConnection(nsFd: number, protocol = NETLINK_ROUTE, groups: number[] = []): { conn: Connection; opened: Promise<number> } {
+  const opened = native.openNetlink(nsFd, protocol, groups);
+  return { conn: new Connection(new NativeTransport(opened)), opened };
+}
+
+/** A connection whose socket lives in the namespace `nsFd` (-1: the process's own), once open. */
 export async function openConnection(nsFd: number, protocol = NETLINK_ROUTE, groups: number[] = []): Promise<Connection> {
-  const fd = await native.openNetlink(nsFd, protocol, groups);
-  return new Connection(new NativeTransport(fd));
+  const { conn, opened } = startConnection(nsFd, protocol, groups);
+  await opened;
+  return conn;
 }

@@ -1,11 +1,10 @@
 // Where an operation runs: the caller's own namespace, a Namespace handle, or a named
 // namespace opened for the call. Every public operation takes `{ netns }` and goes through here.
-import { Connection, type Encoder, type RequestOptions } from './connection.js';
+import type { Connection, Encoder, RequestOptions } from './connection.js';
 import { ArgumentError } from './errors.js';
 import { NETLINK_ROUTE } from './netlink/message.js';
 import { NamespaceHandle, openHandle } from './handle.js';
-import { NativeTransport } from './socket.js';
-import { native } from './native.js';
+import { startConnection } from './socket.js';
 
 /** A namespace: an open handle, or the name of one in the run dir. */
 export type NetnsRef = NamespaceHandle | string;
@@ -23,12 +22,11 @@ const hostConnections = new Map<number, Connection>();
 function hostConnection(protocol: number): Connection {
   let c = hostConnections.get(protocol);
   if (!c) {
-    const opening = native.openNetlink(-1, protocol, []);
-    const conn = new Connection(new NativeTransport(opening));
+    const { conn, opened } = startConnection(-1, protocol);
     hostConnections.set(protocol, conn);
-    // A socket that could not be opened fails the requests queued on it with its error (the
-    // transport's transact), and the next call tries again.
-    opening.catch(() => {
+    // A socket that could not be opened fails the requests queued on it with its error, and
+    // the next call tries again.
+    opened.catch(() => {
       if (hostConnections.get(protocol) === conn) hostConnections.delete(protocol);
     });
     c = conn;

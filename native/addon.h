@@ -83,13 +83,13 @@ int CrashLeftoverAgeMs(const NsFile &f);
 // Writes a /proc/sys file as the calling thread's namespace sees it (no symlinks followed).
 bool WriteFileHere(const std::string &path, const std::string &data, Job &job);
 
-// Sends `length` bytes of requests (their seqs firstSeq..firstSeq+count-1) on fd and appends
-// the kernel's answers to `replies` until each request is answered. False with the job's error
-// set when a syscall fails or the deadline passes first.
 // Numbers the messages of a request buffer from `first` (nlmsg_seq); returns how many there
 // are, or 0 if a length does not walk the buffer exactly (TypeScript never sends that).
 uint32_t NumberMessages(std::vector<uint8_t> &request, uint32_t first);
 
+// Sends `length` bytes of requests (their seqs firstSeq..firstSeq+count-1) on fd and appends
+// the kernel's answers to `replies` until each request is answered. False with the job's error
+// set when a syscall fails or the deadline passes first.
 bool ExchangeOnThread(int fd, const uint8_t *request, size_t length, uint32_t firstSeq, uint32_t count, int timeoutMs,
                       std::vector<uint8_t> &buffer, std::vector<uint8_t> &replies, Job &job);
 

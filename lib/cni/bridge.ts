@@ -22,7 +22,7 @@ import type { BridgeNetConf, CniAttachment, CniDns, CniEnv, CniRoute, DelegatedI
 import { execIpam, ipamResultOf } from './delegate.js';
 import { CniCode, CniError } from './errors.js';
 import { allocate, leasedTo, release, releaseAllExcept, type IpamResult } from './host-local.js';
-import { addPortVlan, deleteLinkIndex, findLink, findLinkByGivenName, setHairpin } from './links.js';
+import { addPortVlan, deleteLinkIndex, findLink, setHairpin } from './links.js';
 import type { LinkMessage } from '../netlink/link.js';
 import { addContainerMasquerade, listContainerMasquerades, networkCommentPrefix, removeContainerMasquerade, removeMasqueradesWhere, ruleComment } from './masquerade.js';
 
@@ -410,7 +410,7 @@ export async function cmdCheck(conf: BridgeNetConf, ctx: CallContext): Promise<v
   const ns = await openContainerNetns(env.netns);
   try {
     const conn = await ns.connection();
-    const link = await findLinkByGivenName(conn, env.ifname);
+    const link = await findLink(conn, env.ifname);
     if (!link) throw checkFailed(`interface ${env.ifname} is missing in ${env.netns}`);
     const want = prev.interfaces[containerIdx]!;
     if (want.mac && macOf(link.address) !== want.mac.toLowerCase()) throw checkFailed(`interface ${env.ifname} has MAC ${macOf(link.address)}, expected ${want.mac}`);
@@ -429,7 +429,7 @@ export async function cmdCheck(conf: BridgeNetConf, ctx: CallContext): Promise<v
     }
     await hostConnection(async (host) => {
       const hostName = hostInterfaceOf(prev, bridgeName) ?? hostVethName(conf.name, env.containerId, env.ifname);
-      const hostLink = await findLinkByGivenName(host, hostName);
+      const hostLink = await findLink(host, hostName);
       if (!hostLink || hostLink.alias !== marker) throw checkFailed(`host veth ${hostName} is missing or not this attachment's`);
       const bridge = await findLink(host, bridgeName);
       if (!bridge || hostLink.master !== bridge.index) throw checkFailed(`host veth ${hostName} is not on bridge ${bridgeName}`);

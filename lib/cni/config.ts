@@ -7,7 +7,7 @@
 // key is an error (CNI code 7), naming the key and the nearest known one: the reference
 // silently ignores unknown keys, so a misspelt "ipmasq" there leaves NAT off without a word.
 import { parseAddress, parsePrefix } from '../ip.js';
-import { array, boolean, custom, integer, object, oneOf, optional, passThrough, record, string, type Schema } from '../schema.js';
+import { array, boolean, custom, fieldPath, integer, object, oneOf, optional, passThrough, record, string, type Schema } from '../schema.js';
 import { validateInterfaceName } from '../validate.js';
 import { ArgumentError } from '../errors.js';
 import { CniCode, CniError } from './errors.js';
@@ -259,7 +259,7 @@ const netConfSchema = object<BridgeNetConf>(
     hints: { ipmasq: 'ipMasq', isgateway: 'isGateway', hairpin: 'hairpinMode', ipMasqBackend: 'ipMasq' },
     refine: (v, path) => {
       if (v.hairpinMode && v.promiscMode) {
-        throw new ArgumentError('ERR_INVALID_ARG_VALUE', path === '' ? 'hairpinMode' : `${path}.hairpinMode`, 'cannot be set together with promiscMode');
+        throw new ArgumentError('ERR_INVALID_ARG_VALUE', fieldPath(path, 'hairpinMode'), 'cannot be set together with promiscMode');
       }
       if (v.macspoofchk) {
         throw new CniError(CniCode.UnsupportedField, 'unsupported field', 'macspoofchk: true is not supported by the rtnetlink plugin');

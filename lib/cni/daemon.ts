@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { native } from '../native.js';
-import { serialised } from '../nftables/ours.js';
+import { keyedSerialiser } from '../serialise.js';
 import { CniCode, CniError } from './errors.js';
 import { CNI_ENV_NAMES, FrameReader, encodeReply, type CniReply, type CniRequest } from './frame.js';
 import { errorReply, handleCniRequest, serialisationKey } from './plugin.js';
@@ -77,6 +77,7 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
   await clearStaleSocket(path);
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  const serialised = keyedSerialiser();
   const sockets = new Set<Socket>();
   /** Connections that have not delivered a whole frame yet: close() drops them at once. */
   const unanswered = new Set<Socket>();

@@ -6,6 +6,7 @@ import { ByteWriter } from '../netlink/attributes.js';
 import { parseMessages, writeMessage } from '../netlink/message.js';
 import type { NetnsOption } from '../target.js';
 import { decodeChain, decodeRule, getChains, getRules, writeBatch, type BatchBuilder, type NftRule } from './codec.js';
+import { keyedSerialiser } from '../serialise.js';
 
 /** The table (in families ip and ip6) that holds every rule this library writes. */
 export const TABLE = 'rtnetlink';
@@ -56,18 +57,7 @@ export async function removeChains(conn: Connection, family: number, chains: rea
 }
 
 // One writer at a time per namespace and family, so "list, then add when missing" cannot race.
-const locks = new Map<string, Promise<unknown>>();
-
-export function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = locks.get(key) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
-  const tail = next.catch(() => {});
-  locks.set(key, tail);
-  void tail.then(() => {
-    if (locks.get(key) === tail) locks.delete(key);
-  });
-  return next;
-}
+export const serialised = keyedSerialiser();
 
 export function lockKey(opts: NetnsOption, family: number): string {
   const n = opts.netns;

@@ -49,7 +49,9 @@ export function protinfo(opts: BridgePortOptions): Buffer {
   return a.w.take();
 }
 
-async function setBridgeLink(conn: Connection, type: number, index: number, attr: number, payload: Buffer, label: string): Promise<void> {
+/** @internal RTM_SETLINK/RTM_DELLINK of family AF_BRIDGE on a port with one nested attribute,
+ *  queued on `conn` at once. */
+export async function setBridgeLink(conn: Connection, type: number, index: number, attr: number, payload: Buffer, label: string): Promise<void> {
   const m: Partial<LinkMessage> = { family: rt.AF_BRIDGE, index, flags: 0, change: 0, unknown: [{ type: attr, nested: true, data: payload }] };
   await conn.request((w, seq) => encodeLink(w, type, 0, seq, m), { operation: rt.rtmName(type), object: label, inline: true });
 }

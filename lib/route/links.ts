@@ -275,10 +275,14 @@ export async function resolveIndex(conn: Connection, link: LinkRef, field = 'lin
 
 /** One link's message (RTM_GETLINK by index or name); ENODEV when there is none. */
 export async function getLinkMessage(conn: Connection, link: LinkRef): Promise<LinkMessage> {
-  const sel = linkSelector(link);
-  const reply = await request(conn, rt.RTM_GETLINK, 0, { family: 0, ...sel }, linkLabel(link));
+  return linkMessageBy(conn, linkSelector(link), linkLabel(link));
+}
+
+/** @internal getLinkMessage() by a selector it does not check (a name as a runtime gave it). */
+export async function linkMessageBy(conn: Connection, sel: Partial<LinkMessage>, label: string): Promise<LinkMessage> {
+  const reply = await request(conn, rt.RTM_GETLINK, 0, { family: 0, ...sel }, label);
   const msg = reply.messages.find((m) => m.type === rt.RTM_NEWLINK);
-  if (!msg) throw new NetlinkError({ errno: -19, syscall: 'recvmsg', operation: 'RTM_GETLINK', object: linkLabel(link) });
+  if (!msg) throw new NetlinkError({ errno: -19, syscall: 'recvmsg', operation: 'RTM_GETLINK', object: label });
   return decodeLink(msg);
 }
 

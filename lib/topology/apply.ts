@@ -83,7 +83,8 @@ async function ensureAddress(index: number, a: AddressSpec, journal: Journal | u
 /** Where a sysctl is set: inside a namespace of the spec (the host's when omitted). */
 interface SysctlTarget {
   ns: NamespaceHandle;
-  spec: NamespaceSpec;
+  /** Its name in the spec (never an anonymous one's: those are always created by the call). */
+  name: string;
   created: boolean;
 }
 
@@ -94,8 +95,8 @@ async function setSysctlJournaled(key: string, value: string | number | boolean,
   if (inside?.created) return void (await setSysctl(key, value, where));
   const before = await getSysctl(key, where);
   await setSysctl(key, value, where);
-  // A named namespace by its name: its handle is closed by the time a rollback runs.
-  const restoreIn = inside ? { netns: inside.spec.anonymous ? inside.ns : inside.spec.name } : {};
+  // By its name: its handle is closed by the time a rollback runs.
+  const restoreIn = inside ? { netns: inside.name } : {};
   journal.onRollback(() => setSysctl(key, before, restoreIn));
 }
 
@@ -333,7 +334,7 @@ async function openOwned(n: NamespaceSpec, ctx: Context): Promise<{ ns: Namespac
     }
     if (n.ipv6 === false) {
       // Before any link arrives: new devices copy `default`.
-      for (const key of ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']) await setSysctlJournaled(key, 1, ctx.journal, { ns, spec: n, created });
+      for (const key of ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']) await setSysctlJournaled(key, 1, ctx.journal, { ns, name: n.name, created });
     }
     return { ns, created };
   } catch (e) {
@@ -383,7 +384,7 @@ async function configureNamespace(n: NamespaceSpec, ctx: Context): Promise<ItemR
         if (failed) throw failed;
       }
     }
-    for (const [key, value] of Object.entries(n.sysctls ?? {})) await setSysctlJournaled(key, value, ctx.journal, { ns, spec: n, created: action === 'created' });
+    for (const [key, value] of Object.entries(n.sysctls ?? {})) await setSysctlJournaled(key, value, ctx.journal, { ns, name: n.name, created: action === 'created' });
     for (const m of n.masquerade ?? []) {
       const r = await addMasquerade({ ...m, netns: ns });
       if (r.added && action !== 'created') ctx.journal.onRollback(() => removeMasquerade({ ...m, netns: n.name }));

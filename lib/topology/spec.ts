@@ -1,6 +1,6 @@
 // The topology spec: its types, its schema, and the checks only the whole spec can make.
 import { ArgumentError, ArgumentRangeError } from '../errors.js';
-import { abortSignal, flag, ifname, ipAddress, ipPrefix, mac, mtu, namespaceName, port } from '../fields.js';
+import { abortSignal, flag, ifname, ipAddress, ipPrefix, mac, mtu, namespaceName, port, timeoutMs } from '../fields.js';
 import { parseAddress, parsePrefix } from '../ip.js';
 import type { Namespace } from '../namespace.js';
 import { portForwardSpec, type PortForwardSpecOptions } from '../nftables/portforward.js';
@@ -464,7 +464,7 @@ export const destroyOptions = object<DestroyOptions>('destroyTopology options', 
   ...validateOptionsShape,
   wait: optional(flag),
   signal: optional(abortSignal),
-  timeout: optional(integer(0, 2 ** 31 - 1)),
+  timeout: optional(timeoutMs),
 });
 
 /**

@@ -3,7 +3,7 @@
 import { ArgumentError } from '../errors.js';
 import type { NetnsOption } from '../target.js';
 import { abortSignal, flag, netnsShape } from '../fields.js';
-import { integer, object, optional, type Shape } from '../schema.js';
+import { fieldPath, integer, object, optional, type Shape } from '../schema.js';
 import { KINDS, type WatchKind, type WatchObjects } from './kinds.js';
 
 /**
@@ -127,7 +127,7 @@ export const watchShape: Shape<WatchOptions> = {
 };
 
 export function checkWatchSelection(o: Pick<WatchOptions, 'netns' | 'allNamespaces' | (typeof KIND_OPTIONS)[WatchKind]>, path: string): void {
-  const at = (k: string) => (path === '' ? k : `${path}.${k}`);
+  const at = (k: string) => fieldPath(path, k);
   if (o.allNamespaces && o.netns !== undefined) {
     throw new ArgumentError('ERR_INVALID_ARG_VALUE', at('allNamespaces'), 'watches every namespace already: leave out netns, or allNamespaces');
   }
