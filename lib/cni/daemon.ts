@@ -37,7 +37,7 @@ export interface CniDaemonOptions {
 /** A running daemon. */
 export interface CniDaemon {
   readonly socket: string;
-  /** Calls under way. */
+  /** Calls under way (until their reply is handed to the connection). */
   readonly inFlight: number;
   /** Stops accepting, waits for the calls under way, removes the socket. */
   close(): Promise<void>;
@@ -84,16 +84,11 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
 
   const serve = async (req: CniRequest): Promise<CniReply> => {
     const started = monotonicMs();
-    inFlight++;
-    try {
-      // Calls for one container run in order (the key names it), others at once.
-      const key = serialisationKey(req);
-      const reply = await (key === undefined ? handleCniRequest(req) : serialised(key, () => handleCniRequest(req)));
-      opts.log?.(`${req.env.CNI_COMMAND ?? '-'} ${req.env.CNI_CONTAINERID ?? '-'} ${req.env.CNI_IFNAME ?? '-'} status=${reply.status} ${(monotonicMs() - started).toFixed(2)}ms`);
-      return reply;
-    } finally {
-      if (--inFlight === 0) idle?.();
-    }
+    // Calls for one container run in order (the key names it), others at once.
+    const key = serialisationKey(req);
+    const reply = await (key === undefined ? handleCniRequest(req) : serialised(key, () => handleCniRequest(req)));
+    opts.log?.(`${req.env.CNI_COMMAND ?? '-'} ${req.env.CNI_CONTAINERID ?? '-'} ${req.env.CNI_IFNAME ?? '-'} status=${reply.status} ${(monotonicMs() - started).toFixed(2)}ms`);
+    return reply;
   };
 
   const onConnection = (sock: Socket) => {
@@ -125,9 +120,15 @@ export async function startCniDaemon(opts: CniDaemonOptions = {}): Promise<CniDa
         sock.end(encodeReply(errorReply(new CniError(CniCode.DecodingFailure, 'malformed request frame', state.error))));
         return;
       }
-      void serve(state.request).then((reply) => {
-        if (!sock.destroyed) sock.end(encodeReply(reply));
-      });
+      // In flight until its reply is handed to the socket: close() ends the connections only then.
+      inFlight++;
+      void serve(state.request)
+        .then((reply) => {
+          if (!sock.destroyed) sock.end(encodeReply(reply));
+        })
+        .finally(() => {
+          if (--inFlight === 0) idle?.();
+        });
     });
   };
 
