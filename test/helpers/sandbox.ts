@@ -30,6 +30,13 @@ export function ipJson<T = any>(args: string[], netns?: string): T {
   return JSON.parse(out || '[]') as T;
 }
 
+/** A device's IPv4 addresses as the kernel reports them, 'a.b.c.d/len' in its order; with
+ *  `broadcast`, ' brd x.x.x.x' follows the ones that have one. */
+export function ipv4Of(dev: string, netns?: string, opts: { broadcast?: boolean } = {}): string[] {
+  const [link] = ipJson<{ addr_info: { family: string; local: string; prefixlen: number; broadcast?: string }[] }[]>(['addr', 'show', 'dev', dev], netns);
+  return (link?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}${opts.broadcast && a.broadcast ? ` brd ${a.broadcast}` : ''}`);
+}
+
 export function ip(args: string[], netns?: string): string {
   return execFileSync('ip', [...(netns ? ['-n', netns] : []), ...args], { encoding: 'utf8' });
 }

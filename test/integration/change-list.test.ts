@@ -1,20 +1,20 @@
 // changeList(): many small changes sent together and resolved once, each with its own outcome,
 // checked against the kernel's state as `ip -json` reports it.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { inSandbox, ip, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { inSandbox, ip, ipJson, ipv4Of, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
 
 const rt = await import('../../lib/index.js');
 const { native } = await import('../../lib/native.js');
 
-const addressesOf = (dev: string, netns?: string) =>
-  ipJson<{ addr_info: { family: string; local: string; prefixlen: number; broadcast?: string }[] }[]>(['-4', 'addr', 'show', 'dev', dev], netns)[0]!.addr_info.map(
-    (a) => `${a.local}/${a.prefixlen}${a.broadcast ? ` brd ${a.broadcast}` : ''}`,
-  );
+const addressesOf = (dev: string, netns?: string) => ipv4Of(dev, netns, { broadcast: true });
 const isUp = (dev: string, netns?: string) => ipJson<{ flags: string[] }[]>(['link', 'show', 'dev', dev], netns)[0]!.flags.includes('UP');
 
 describe.skipIf(!inSandbox)(`changeList (real kernel)${sandboxSkipReason ? ` — skipped: ${sandboxSkipReason}` : ''}`, () => {
   beforeEach(() => resetSandbox());
-  afterEach(() => resetSandbox());
+  afterEach(() => {
+    vi.restoreAllMocks();
+    resetSandbox();
+  });
 
   it('applies links up, addresses and routes in order inside a namespace, in one exchange', async () => {
     const pb = await rt.createNamespace('pb');
@@ -33,6 +33,7 @@ describe.skipIf(!inSandbox)(`changeList (real kernel)${sandboxSkipReason ? ` —
         .send();
     } finally {
       native.transactInline = original;
+      pb.close();
     }
     expect(result).toEqual({ failed: 0, errors: [undefined, undefined, undefined, undefined] });
     // Links up go by name (the kernel looks it up); the address needs veth-pb's index: one
@@ -41,7 +42,6 @@ describe.skipIf(!inSandbox)(`changeList (real kernel)${sandboxSkipReason ? ` —
     expect(isUp('lo', 'pb') && isUp('veth-pb', 'pb')).toBe(true);
     expect(addressesOf('veth-pb', 'pb')).toEqual(['192.168.0.56/24 brd 192.168.0.255']);
     expect(ipJson(['route', 'show', 'default'], 'pb')).toMatchObject([{ dst: 'default', gateway: '192.168.0.60', dev: 'veth-pb' }]);
-    pb.close();
   });
 
   it('fails only the changes the kernel refuses or whose link does not exist; the others are made', async () => {
@@ -85,21 +85,26 @@ describe.skipIf(!inSandbox)(`changeList (real kernel)${sandboxSkipReason ? ` —
 
   it('sends a long list through the I/O thread, in order, and resolves each change', async () => {
     await rt.createBridge('brd2');
+    const index = (await rt.getLink('brd2')).index;
+    const transact = vi.spyOn(native, 'transact');
     const add = rt.changeList();
-    for (let i = 0; i < 300; i++) add.addAddress('brd2', `10.${i >> 8}.${i & 255}.1/32`);
+    for (let i = 0; i < 300; i++) add.addAddress(index, `10.${i >> 8}.${i & 255}.1/32`);
     expect((await add.send()).failed).toBe(0);
+    expect(transact.mock.calls.map((c) => c[3])).toEqual([300]);
     expect(addressesOf('brd2')).toHaveLength(300);
     // Deleting each twice: the second of each pair is refused, in order.
     const del = rt.changeList();
     for (let i = 0; i < 300; i++) del.deleteAddress('brd2', `10.${i >> 8}.${i & 255}.1/32`).deleteAddress('brd2', `10.${i >> 8}.${i & 255}.1/32`);
     const r = await del.send();
     expect(r.failed).toBe(300);
-    expect(r.errors.map((e, i) => (i % 2 === 0 ? e === undefined : (e as { code?: string })?.code === 'EADDRNOTAVAIL')).every(Boolean)).toBe(true);
+    expect(r.errors.map((e) => (e as { code?: string } | undefined)?.code)).toEqual(Array.from({ length: 600 }, (_, i) => (i % 2 === 0 ? undefined : 'EADDRNOTAVAIL')));
     expect(ip(['-4', 'addr', 'show', 'dev', 'brd2'])).not.toContain('inet ');
   });
 
   it('resolves an empty list without touching the kernel, and rejects an unknown namespace as a whole', async () => {
+    const calls = (['openNetlink', 'transact', 'transactInline'] as const).map((name) => vi.spyOn(native, name));
     expect(await rt.changeList().send()).toEqual({ failed: 0, errors: [] });
+    for (const call of calls) expect(call).not.toHaveBeenCalled();
     await expect(rt.changeList({ netns: 'nosuchns' }).setLinkUp('lo').send()).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -107,11 +107,11 @@ describe.skipIf(!inSandbox)(`rtnl monitor and rtnl port${sandboxSkipReason ? ` â
       expect.objectContaining({ family: 6, protocol: 'udp', hostPort: 5353, hostAddress: 'fd00::1', to: '[fd00::7]:53' }),
     ]);
     // nft sees the same rules.
-    const rules = (JSON.parse(execFileSync('nft', ['-j', 'list', 'ruleset'], { encoding: 'utf8' })).nftables as any[]).filter((o) => o.rule);
-    expect(rules).toHaveLength(4);
+    const nftRules = () => (JSON.parse(execFileSync('nft', ['-j', 'list', 'ruleset'], { encoding: 'utf8' })).nftables as any[]).filter((o) => o.rule).map((o) => o.rule);
+    expect(nftRules()).toHaveLength(4);
     expect(rtnl('port', 'del', 'tcp', '8080')).toMatchObject({ status: 0, stdout: 'removed\n' });
     // nft: only the two udp rules are left; no DNAT to 192.168.7.2:80 remains.
-    const rulesLeft = (JSON.parse(execFileSync('nft', ['-j', 'list', 'ruleset'], { encoding: 'utf8' })).nftables as any[]).filter((o) => o.rule).map((o) => o.rule);
+    const rulesLeft = nftRules();
     expect(rulesLeft).toHaveLength(2);
     expect(rulesLeft.map((r) => r.family)).toEqual(['ip6', 'ip6']);
     expect(JSON.stringify(rulesLeft)).not.toContain('192.168.7.2');

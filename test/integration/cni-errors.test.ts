@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inSandbox, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
+import { inSandbox, ipJson, ipv4Of, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
 import { ROOT, addNetns, cniToolsMissing, execPlugin, mountTmpfs, pluginDir, startDaemon, unmount, workDir, type DaemonProcess } from '../cni/harness.js';
 
 const missing = sandboxSkipReason ?? cniToolsMissing();
@@ -139,8 +139,7 @@ describe.skipIf(!inSandbox || missing !== undefined)(`CNI plugin: bad input${mis
     expect(add.status, add.stdout).toBe(0);
     expect(add.json.ips[0].address).toBe('10.77.0.2/30');
     // The one-shot process really configured the kernel: b1's eth0 holds the returned address.
-    const inB1 = ipJson<{ addr_info: { family: string; local: string; prefixlen: number }[] }[]>(['addr', 'show', 'eth0'], 'b1')[0]!.addr_info;
-    expect(inB1.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).toEqual([add.json.ips[0].address]);
+    expect(ipv4Of('eth0', 'b1')).toEqual([add.json.ips[0].address]);
     const del = await execPlugin(shim, { ...withPath, CNI_COMMAND: 'DEL' }, conf({ daemonSocket: away, fallback: 'exec' }));
     expect(del.status, del.stdout).toBe(0);
     expect(snapshot().leases).toEqual([]);

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inSandbox, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
+import { inSandbox, ipJson, ipv4Of, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
 import { addNetns, cniToolsMissing, execPlugin, mountTmpfs, pluginDir, startDaemon, unmount, workDir, type DaemonProcess } from '../cni/harness.js';
 
 const missing = sandboxSkipReason ?? cniToolsMissing();
@@ -52,8 +52,7 @@ describe.skipIf(!inSandbox || missing !== undefined)(`CNI plugin: concurrency an
     expect(new Set(ips).size).toBe(50);
     // The kernel agrees: each container's eth0 holds the address its ADD returned, and only it.
     for (const [i, id] of ids.entries()) {
-      const held = ipJson<{ addr_info: { family: string; local: string; prefixlen: number }[] }[]>(['addr', 'show', 'eth0'], id)[0]!.addr_info;
-      expect(held.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`), id).toEqual([ips[i]]);
+      expect(ipv4Of('eth0', id), id).toEqual([ips[i]]);
     }
     const owners = leaseOwners();
     expect(owners).toHaveLength(50);

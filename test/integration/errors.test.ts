@@ -1,6 +1,7 @@
 // Each API call's error paths against the real kernel: duplicates, missing links, and bad
 // arguments rejected before any syscall (the addon's transact is never reached).
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { inSandbox, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
 
@@ -122,8 +123,9 @@ describe.skipIf(!inSandbox)(`error paths (real kernel)${sandboxSkipReason ? ` â€
   });
 
   it("a process whose first socket cannot be opened fails that call with the open's error, and the next call opens anew", () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/open-fail-child.ts'], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
+    const child = fileURLToPath(new URL('../helpers/open-fail-child.ts', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', child], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim())).toEqual({
       first: { ok: false, code: 'EMFILE', syscall: 'socket', operation: 'RTM_GETLINK' },
       second: expect.arrayContaining(['lo']),

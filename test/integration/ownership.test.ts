@@ -7,14 +7,14 @@ import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { inSandbox, ipJson, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
+import { inSandbox, ipJson, ipv4Of, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
 
 const lib = await import('../../lib/index.js');
 
 const link = (name: string, netns?: string) => ipJson<any[]>(['-d', 'link', 'show', name], netns)[0];
 const hostLinks = () => ipJson<any[]>(['link', 'show']).map((l) => l.ifname).sort();
 const ping = (netns: string, target: string) => spawnSync('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '2', target]).status;
-const v4 = (name: string, netns?: string) => (link(name, netns) ? ipJson<any[]>(['-4', 'addr', 'show', name], netns)[0].addr_info.map((a: any) => `${a.local}/${a.prefixlen}`).sort() : []);
+const v4 = (name: string, netns?: string) => (link(name, netns) ? ipv4Of(name, netns).sort() : []);
 
 /** Another application: bridge brA 10.60.0.1/24, namespace appA with veth0 (host) / eth0 on it. */
 async function otherApplication(): Promise<void> {
@@ -136,9 +136,15 @@ describe.skipIf(!inSandbox)(`ownership: apply adopts and destroy removes only wh
     await lib.applyTopology(spec);
     const forwarding = () => execFileSync('ip', ['netns', 'exec', 'c1', 'cat', '/proc/sys/net/ipv4/ip_forward'], { encoding: 'utf8' }).trim();
     expect(forwarding()).toBe('1');
-    execFileSync('ip', ['netns', 'exec', 'c1', 'sh', '-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward']);
-    // Adopts c1, turns forwarding on again inside it, then fails at its last step.
-    const err = await lib.applyTopology({ ...spec, routes: [{ to: '10.70.0.0/16', via: '10.99.0.1' }] }).catch((e) => e);
+    const failing = { ...spec, routes: [{ to: '10.70.0.0/16', via: '10.99.0.1' }] };
+    const forwardingOff = () => execFileSync('ip', ['netns', 'exec', 'c1', 'sh', '-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward']);
+    // Without rollback: the failing apply does adopt c1 and turn forwarding on again inside it.
+    forwardingOff();
+    await expect(lib.applyTopology(failing, { rollback: false })).rejects.toBeInstanceOf(lib.TopologyError);
+    expect(forwarding()).toBe('1');
+    // With rollback (the default): the same, then it puts the value back.
+    forwardingOff();
+    const err = await lib.applyTopology(failing).catch((e) => e);
     expect(err).toBeInstanceOf(lib.TopologyError);
     expect(err.results.find((r: any) => r.item === 'host').error).toMatchObject({ code: 'ENETUNREACH' });
     expect(forwarding()).toBe('0');

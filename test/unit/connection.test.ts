@@ -529,7 +529,7 @@ describe('requestEach', () => {
     expect(kernel.inlineCalls[0]!.messages.map((m) => m.flags & (NLM_F_REQUEST | NLM_F_ACK))).toEqual([NLM_F_REQUEST | NLM_F_ACK, NLM_F_REQUEST | NLM_F_ACK, NLM_F_REQUEST | NLM_F_ACK]);
   });
 
-  it('goes in parts of 64, in order; more than 64 go to the I/O thread in one transact', async () => {
+  it('more than 64 go to the I/O thread, in order, in one transact', async () => {
     const { kernel, conn } = setupInline();
     const names = Array.from({ length: 150 }, (_, i) => `l${i}`);
     const errors = await conn.requestEach(each(names), { operation: 'change list' });
@@ -590,6 +590,7 @@ describe('requestEach', () => {
     expect(e.message).toContain("'broken'");
     await ticks();
     expect(kernel.inlineCalls).toHaveLength(0);
+    expect(kernel.calls).toHaveLength(0);
   });
 });
 

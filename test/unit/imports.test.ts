@@ -70,10 +70,22 @@ describe('first-call cost', () => {
 
   it('importing the library does not load perf_hooks, and neither does a request', async () => {
     const { execFileSync } = await import('node:child_process');
-    // A fresh process: which of Node's internal modules are loaded after import and a request
-    // through the connection (a fake transport: no kernel needed).
+    // The shipped build, as users load it: it must be the build of these sources.
+    const dist = join(LIB, '../dist');
+    const stale = sources(LIB).filter((f) => {
+      const built = join(dist, f.slice(LIB.length + 1).replace(/\.ts$/, '.js'));
+      try {
+        return statSync(built).mtimeMs < statSync(f).mtimeMs;
+      } catch {
+        return true;
+      }
+    });
+    expect(stale.map((f) => f.slice(LIB.length + 1)), 'dist/ is older than these sources: run `npm run build`').toEqual([]);
+    // A fresh process: which of Node's internal modules are loaded after importing the library
+    // and a request through the connection (a fake transport: no kernel needed).
     const script = `
-      const { Connection } = await import(${JSON.stringify(join(LIB, '../dist/connection.js'))});
+      await import(${JSON.stringify(join(dist, 'index.js'))});
+      const { Connection } = await import(${JSON.stringify(join(dist, 'connection.js'))});
       const ack = Buffer.alloc(36); ack.writeUInt32LE(36, 0); ack.writeUInt16LE(2, 4);
       const conn = new Connection({ transact: async () => ack, transactInline: (r, seq) => (ack.writeUInt32LE(seq, 8), { replies: ack, complete: true, answered: 1 }), cancel() {}, close() {} });
       await conn.request((w, seq) => { const at = w.reserve(16); w.buf.writeUInt32LE(16, at); w.buf.writeUInt32LE(0, at + 4); w.buf.writeUInt32LE(seq, at + 8); w.buf.writeUInt32LE(0, at + 12); }, { operation: 'TEST', inline: true });

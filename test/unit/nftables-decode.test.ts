@@ -1,6 +1,5 @@
 // Decoding what this kernel answered to nft (test/fixtures/nftables/*.reply.bin): dumps of a
 // ruleset holding our rules and other tools' objects, and the acks of a batch.
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttrWriter, ByteWriter, DecodeError } from '../../lib/netlink/attributes.js';
@@ -27,8 +26,8 @@ import {
 } from '../../lib/nftables/codec.js';
 import * as C from '../../lib/nftables/constants.js';
 import { formatAddress } from '../../lib/ip.js';
+import { fixture } from '../helpers/nft-fixtures.js';
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/nftables/${name}`, import.meta.url));
 
 /** The entries of a dump reply; asserts it ends with NLMSG_DONE. */
 function dump(name: string): NetlinkMessage[] {

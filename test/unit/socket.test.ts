@@ -6,14 +6,11 @@ import { native } from '../../lib/native.js';
 import { NativeTransport } from '../../lib/socket.js';
 import { Connection } from '../../lib/connection.js';
 import { NetlinkError } from '../../lib/errors.js';
-import { ack } from '../helpers/fake-kernel.js';
+import { ack, deferred } from '../helpers/fake-kernel.js';
 
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
-}
+/** A stand-in for the addon's transact that must not be reached: it fails the test instead of
+ *  sending on whatever fd the test process has. */
+const unreachableTransact = () => vi.spyOn(native, 'transact').mockRejectedValue(new Error('native.transact must not be called'));
 
 const request = Buffer.alloc(16);
 
@@ -36,7 +33,7 @@ describe('NativeTransport on a socket that is still opening', () => {
 
   it('fails every transact with the error that kept the socket from opening', async () => {
     const open = deferred<number>();
-    const transact = vi.spyOn(native, 'transact');
+    const transact = unreachableTransact();
     const t = new NativeTransport(open.promise);
     const early = t.transact(request, 1, 1, 1, 1000, 1);
     const err = new NetlinkError({ errno: -24, syscall: 'socket' });
@@ -48,7 +45,7 @@ describe('NativeTransport on a socket that is still opening', () => {
 
   it('a transact cancelled before the socket opened never starts', async () => {
     const open = deferred<number>();
-    const transact = vi.spyOn(native, 'transact');
+    const transact = unreachableTransact();
     const t = new NativeTransport(open.promise);
     const reply = t.transact(request, 1, 1, 1, 1000, 77);
     t.cancel(77);
