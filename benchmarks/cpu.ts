@@ -21,7 +21,7 @@ function cpuMs(statPath: string): number {
 }
 
 async function child(): Promise<void> {
-  const rt = await import('../lib/index.js');
+  const rt = await (await import('./lib/library.js')).loadLibrary();
   const { workload } = await import('./lib/workload.js');
   const spec = workload(n);
   const mainThread = `/proc/self/task/${process.pid}/stat`;

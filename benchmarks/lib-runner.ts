@@ -4,10 +4,13 @@
 //   MODE naive: one awaited call per step, as a user would first write it
 //   PHASE setup | teardown | cycles (apply+destroy 5 times, RSS and fds after each)
 //   --ipv6=false: every namespace without IPv6; --warm: warmUp() before the timed phase
+// It measures the shipped build (dist/), or lib/ with RTNETLINK_BENCH_SOURCE=1 (lib/library.ts).
 import { readdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import * as rt from '../lib/index.js';
+import { loadLibrary } from './lib/library.js';
 import { containerAddress, workload } from './lib/workload.js';
+
+const rt = await loadLibrary();
 
 const [mode = 'bulk', nText = '10', phase = 'setup'] = process.argv.slice(2);
 const n = Number(nText);

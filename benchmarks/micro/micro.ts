@@ -1,6 +1,8 @@
 // Single operations from JS against the same in C (benchmarks/micro/micro.c): µs per op,
 // awaited one by one and in batches, and against C that hands each batch to an I/O thread as the
 // addon must. Batches from JS are measured as 64 calls awaited together and as one ChangeList.
+// "The addon alone" sends the library's request bytes through the addon in a plain loop, with no
+// library code per op: the least a JS API over this addon can cost.
 // Each measurement in its own sandbox, interleaved. The JS side is the shipped build
 // (dist/, `npm run build` first) under plain Node, as users run it; --source runs lib/ through tsx.
 //   npx tsx benchmarks/micro/micro.ts [--count 20000] [--reps 3] [--source]
@@ -34,25 +36,39 @@ const run = (argv: string[]) => {
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const rows: string[] = [];
-// A batch from JS is either 64 calls awaited together, or one ChangeList of 64 changes.
-type Mode = 'calls' | 'list';
-const variants: { batch: number; mode: Mode; name: string }[] = [
-  { batch: 1, mode: 'calls', name: 'awaited one by one' },
-  { batch: 64, mode: 'calls', name: 'batch of 64 calls (Promise.all)' },
-  { batch: 64, mode: 'list', name: 'batch of 64 in one changeList()' },
+// A batch from JS is either 64 calls awaited together, or one ChangeList of 64 changes; 'bare'
+// is the addon alone with the library's request bytes (micro-child.mjs).
+type Mode = 'calls' | 'list' | 'bare';
+const batches: { batch: number; modes: { mode: Mode; name: string }[] }[] = [
+  { batch: 1, modes: [{ mode: 'calls', name: 'awaited one by one' }] },
+  {
+    batch: 64,
+    modes: [
+      { mode: 'calls', name: 'batch of 64 calls (Promise.all)' },
+      { mode: 'list', name: 'batch of 64 in one changeList()' },
+    ],
+  },
 ];
 for (const op of ['addr', 'up']) {
-  for (const { batch, mode, name: variant } of variants) {
+  for (const { batch, modes } of batches) {
     const c: number[] = [];
     const hop: number[] = [];
-    const js: number[] = [];
+    const bare: number[] = [];
+    const js = new Map<Mode, number[]>(modes.map((m) => [m.mode, []]));
     for (let r = 0; r < Number(values.reps); r++) {
       c.push(run([bin, op, count, String(batch)]));
       hop.push(run([bin, op, count, String(batch), '--hop']));
-      js.push(run(jsArgv(op, batch, mode)));
+      bare.push(run(jsArgv(op, batch, 'bare')));
+      for (const m of modes) js.get(m.mode)!.push(run(jsArgv(op, batch, m.mode)));
     }
-    const name = `${op === 'addr' ? 'add/delete address' : 'set link up'}, ${variant}`;
-    rows.push(`| ${name} | ${median(c).toFixed(1)} | ${median(hop).toFixed(1)} | ${median(js).toFixed(1)} | ${(median(js) / median(c)).toFixed(2)}× | ${(median(js) / median(hop)).toFixed(2)}× |`);
+    for (const { mode, name: variant } of modes) {
+      const name = `${op === 'addr' ? 'add/delete address' : 'set link up'}, ${variant}`;
+      const [cm, hm, bm, jm] = [median(c), median(hop), median(bare), median(js.get(mode)!)];
+      rows.push(`| ${name} | ${cm.toFixed(1)} | ${hm.toFixed(1)} | ${bm.toFixed(1)} (${(bm / cm).toFixed(2)}×) | ${jm.toFixed(1)} | ${(jm / cm).toFixed(2)}× | ${(jm / hm).toFixed(2)}× |`);
+    }
   }
 }
-console.log('| operation | C µs/op | C through an I/O thread µs/op | rtnetlink µs/op | ratio to C | ratio to C through a thread |\n|---|---:|---:|---:|---:|---:|\n' + rows.join('\n'));
+console.log(
+  '| operation | C µs/op | C through an I/O thread µs/op | the addon alone µs/op (to C) | rtnetlink µs/op | ratio to C | ratio to C through a thread |\n|---|---:|---:|---:|---:|---:|---:|\n' +
+    rows.join('\n'),
+);

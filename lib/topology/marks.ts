@@ -17,9 +17,17 @@ export const LOOPBACK_INDEX = 1;
 /** The request that marks a new namespace (lo gets the group, and comes up unless the spec
  *  says `loopback: false`), encoded for the addon to send from inside it before the mount. */
 export function namespaceMark(group: number, loopbackUp: boolean): Buffer {
-  const up = linkUpRequest(LOOPBACK_INDEX, loopbackUp, 'lo', group);
-  return Buffer.from(encodeForAddon([up]).bytes);
+  // The same bytes for every namespace of a topology: encoded once (the addon copies them).
+  const key = `${group}/${loopbackUp}`;
+  let mark = marks.get(key);
+  if (!mark) {
+    if (marks.size >= 64) marks.clear();
+    mark = Buffer.from(encodeForAddon([linkUpRequest(LOOPBACK_INDEX, loopbackUp, 'lo', group)]).bytes);
+    marks.set(key, mark);
+  }
+  return mark;
 }
+const marks = new Map<string, Buffer>();
 
 /** The group a namespace's loopback carries: the topology that made it, or 0. */
 export async function namespaceGroup(ns: NamespaceHandle): Promise<number> {
