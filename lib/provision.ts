@@ -115,13 +115,9 @@ let scheduled = false;
 let chunk = FIRST_CHUNK;
 let running = 0;
 
-/**
- * Creates the namespace `name` (anonymous when undefined) and configures it by the plan.
- * Calls made in the same tick share addon jobs (phase by phase, see native/provision.cc).
- * Rejects as createNamespace() does when the namespace cannot be created; after that,
- * failures are reported in the result, with the namespace handle.
- */
-export function provision(name: string | undefined, plan: ProvisionPlan): Promise<Provisioned> {
+/** The addon job's item for a namespace (its requests encoded), and the requests its answers
+ *  are read against. Sends nothing. */
+export function encodeProvision(name: string | undefined, plan: ProvisionPlan): { item: ProvisionItem; veths: PreparedRequest[]; inside: PreparedRequest[] } {
   if (name !== undefined) validateNamespaceName(name);
   const veths = plan.veths.map(vethRequest);
   const host = encodeForAddon(veths);
@@ -136,6 +132,17 @@ export function provision(name: string | undefined, plan: ProvisionPlan): Promis
     inside: insideBytes.bytes,
     peerIndexPatches: plan.inside.flatMap((r, k) => (r.veth === undefined ? [] : [indexOffset(insideBytes.bytes, insideBytes.starts[k]!), r.veth])),
   };
+  return { item, veths, inside };
+}
+
+/**
+ * Creates the namespace `name` (anonymous when undefined) and configures it by the plan.
+ * Calls made in the same tick share addon jobs (phase by phase, see native/provision.cc).
+ * Rejects as createNamespace() does when the namespace cannot be created; after that,
+ * failures are reported in the result, with the namespace handle.
+ */
+export function provision(name: string | undefined, plan: ProvisionPlan): Promise<Provisioned> {
+  const { item, veths, inside } = encodeProvision(name, plan);
   return new Promise((resolve, reject) => {
     waiting.push({ name, item, veths, inside, resolve, reject });
     if (waiting.length >= chunk) {

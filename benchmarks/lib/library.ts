@@ -30,10 +30,16 @@ export const measuresSource = process.env.RTNETLINK_BENCH_SOURCE === '1';
 
 /** The library to measure; refuses a dist/ that is not the build of the sources. */
 export async function loadLibrary(): Promise<Library> {
-  if (measuresSource) return import('../../lib/index.js');
+  return libraryModule<Library>('index');
+}
+
+/** One module of the measured build, by its path under lib/ without extension ('provision'):
+ *  for benchmarks that take the library apart. */
+export async function libraryModule<T>(path: string): Promise<T> {
+  if (measuresSource) return (await import(new URL(`../../lib/${path}.ts`, import.meta.url).href)) as T;
   const stale = staleSources();
   if (stale.length > 0) {
     throw new Error(`dist/ is not the build of lib/ (${stale.length} sources newer, e.g. ${stale[0]}): run \`npm run build\` first`);
   }
-  return (await import(new URL('../../dist/index.js', import.meta.url).href)) as Library;
+  return (await import(new URL(`../../dist/${path}.js`, import.meta.url).href)) as T;
 }

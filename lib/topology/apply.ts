@@ -246,16 +246,15 @@ function routeRequests(n: NamespaceSpec, at: (dev: string) => { index: number; v
 const routeLabel = (r: TopologyRoute) => `${r.to}${r.via ? ` via ${r.via}` : ''}${r.dev !== undefined ? ` dev ${r.dev}` : ''}`;
 const withLabel = (r: InsideRequest['request'], o: { object: string }): InsideRequest['request'] => ({ encode: r.encode, opts: { ...r.opts, ...o } });
 
-/** A namespace this call creates, configured in one addon job; undefined when a named one
- *  exists already. */
-async function provisionFresh(n: NamespaceSpec, ctx: Context): Promise<Provisioned | undefined> {
-  const plan: ProvisionPlan = {
+/** What one addon job does for a namespace this call creates (see lib/provision.ts). */
+export function freshPlan(n: NamespaceSpec, group: number, bridgeIndex: ReadonlyMap<string, number>): ProvisionPlan {
+  return {
     veths: (n.interfaces ?? []).map((f) => {
-      const master = f.master === undefined ? undefined : ctx.bridgeIndex.get(f.master);
+      const master = f.master === undefined ? undefined : bridgeIndex.get(f.master);
       return {
         hostName: f.hostName,
         name: f.name,
-        group: ctx.group,
+        group,
         label: `${f.hostName} (veth to ${f.name} in netns ${n.name}${f.master !== undefined ? `, on bridge ${f.master}` : ''})`,
         ...(master !== undefined ? { master } : {}),
         ...(f.mtu !== undefined ? { mtu: f.mtu } : {}),
@@ -264,8 +263,14 @@ async function provisionFresh(n: NamespaceSpec, ctx: Context): Promise<Provision
     inside: insideRequests(n, !n.anonymous),
     ipv6Off: n.ipv6 === false,
     // Anonymous namespaces are never adopted: no mark needed.
-    ...(n.anonymous ? {} : { mark: namespaceMark(ctx.group, n.loopback !== false) }),
+    ...(n.anonymous ? {} : { mark: namespaceMark(group, n.loopback !== false) }),
   };
+}
+
+/** A namespace this call creates, configured in one addon job; undefined when a named one
+ *  exists already. */
+async function provisionFresh(n: NamespaceSpec, ctx: Context): Promise<Provisioned | undefined> {
+  const plan = freshPlan(n, ctx.group, ctx.bridgeIndex);
   try {
     return await provision(n.anonymous ? undefined : n.name, plan);
   } catch (e) {

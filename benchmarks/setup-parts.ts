@@ -1,0 +1,97 @@
+// Where W(N)'s setup time goes, against the C floor: the whole applyTopology; the addon alone,
+// given every namespace's requests encoded beforehand (its jobs submitted at once, as the
+// library's would be if JS took no time); and the JS alone, in a fresh process with no kernel
+// work (checking the spec, then building and encoding each namespace's plan). Each run in its
+// own sandbox, interleaved, the kernel settled before each. The library is the shipped build
+// (dist/, `npm run build` first) unless RTNETLINK_BENCH_SOURCE=1.
+//   npx tsx benchmarks/setup-parts.ts [--n 200] [--reps 5]
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { letKernelSettle } from './lib/settle.js';
+import { libraryModule, loadLibrary } from './lib/library.js';
+import { workload } from './lib/workload.js';
+
+const { values } = parseArgs({ options: { n: { type: 'string', default: '200' }, reps: { type: 'string', default: '5' }, child: { type: 'string' } } });
+const n = Number(values.n);
+
+type Provision = typeof import('../lib/provision.js');
+type Apply = typeof import('../lib/topology/apply.js');
+type Spec = typeof import('../lib/topology/spec.js');
+
+/** Every namespace's addon item, as applyTopology would encode it with br0 at `bridgeIndex`. */
+async function encodeAll(bridgeIndex: number): Promise<{ items: ReturnType<Provision['encodeProvision']>['item'][]; validateMs: number; encodeMs: number }> {
+  const { encodeProvision } = await libraryModule<Provision>('provision');
+  const { freshPlan } = await libraryModule<Apply>('topology/apply');
+  const { validateTopology, topologyGroup } = await libraryModule<Spec>('topology/spec');
+  const spec = workload(n);
+  const t0 = performance.now();
+  validateTopology(spec);
+  const t1 = performance.now();
+  const group = topologyGroup(spec);
+  const bridges = new Map([['br0', bridgeIndex]]);
+  const items = spec.namespaces!.map((ns) => encodeProvision(ns.name, freshPlan(ns, group, bridges)).item);
+  return { items, validateMs: t1 - t0, encodeMs: performance.now() - t1 };
+}
+
+async function child(mode: string): Promise<void> {
+  if (mode === 'js') {
+    const { validateMs, encodeMs } = await encodeAll(2);
+    console.log(JSON.stringify({ validateMs, encodeMs }));
+    return;
+  }
+  const rt = await loadLibrary();
+  const { native } = await libraryModule<typeof import('../lib/native.js')>('native');
+  await rt.createBridge('br0');
+  await rt.setLinkUp('br0');
+  await rt.addAddress('br0', '10.200.0.1/16');
+  const { items } = await encodeAll((await rt.getLink('br0')).index);
+  const dir = (await libraryModule<typeof import('../lib/handle.js')>('handle')).runDir();
+  // Jobs of 16 namespaces, the library's size once a burst is under way, all submitted at once.
+  const jobs: (typeof items)[] = [];
+  for (let at = 0; at < items.length; at += 16) jobs.push(items.slice(at, at + 16));
+  const t0 = performance.now();
+  const results = await Promise.all(jobs.map((job) => native.provisionNetns(dir, job)));
+  const ms = performance.now() - t0;
+  const failed = results.flatMap((r) => r.items).filter((it) => it.nsFd < 0 || it.errno !== 0 || !it.insideSent);
+  if (failed.length > 0) throw new Error(`${failed.length} namespaces failed, first: ${JSON.stringify(failed[0])}`);
+  console.log(JSON.stringify({ ms }));
+}
+
+function run(argv: string[]): Record<string, number> {
+  const r = spawnSync('scripts/sandbox', argv, { encoding: 'utf8' });
+  const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (r.status !== 0 || !line) throw new Error(`${argv.join(' ')}: ${r.stderr.slice(-1000)}`);
+  return JSON.parse(line) as Record<string, number>;
+}
+
+if (values.child) {
+  await child(values.child);
+  process.exit(0);
+}
+
+const self = [process.execPath, '--import', 'tsx', 'benchmarks/setup-parts.ts', '--n', String(n), '--child'];
+const floor = (threads: number) => ['benchmarks/peers/c/floor', '--pipelined', `--threads=${threads}`, String(n), 'setup'];
+const rows = { library: [] as number[], addon: [] as number[], floor: [] as number[], validate: [] as number[], encode: [] as number[] };
+for (let rep = 1; rep <= Number(values.reps); rep++) {
+  letKernelSettle(n);
+  rows.library.push(run([process.execPath, '--import', 'tsx', 'benchmarks/lib-runner.ts', 'bulk', String(n), 'setup']).ms!);
+  letKernelSettle(n);
+  rows.addon.push(run([...self, 'addon']).ms!);
+  letKernelSettle(n);
+  const one = run(floor(1)).ms!;
+  letKernelSettle(n);
+  rows.floor.push(Math.min(one, run(floor(2)).ms!));
+  const js = run([...self, 'js']);
+  rows.validate.push(js.validateMs!);
+  rows.encode.push(js.encodeMs!);
+  console.error(`rep ${rep}: library ${rows.library.at(-1)!.toFixed(1)}, addon alone ${rows.addon.at(-1)!.toFixed(1)}, best C floor ${rows.floor.at(-1)!.toFixed(1)} ms`);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const best = median(rows.floor);
+console.log(`W(${n}) setup, median of ${values.reps} interleaved runs (ms; the C floor is the best of 1 and 2 threads in each run)\n`);
+console.log('| part | ms | to the best C floor |\n|---|---:|---:|');
+console.log(`| applyTopology, the whole | ${median(rows.library).toFixed(1)} | ${(median(rows.library) / best).toFixed(2)}× |`);
+console.log(`| the addon alone, requests encoded beforehand | ${median(rows.addon).toFixed(1)} | ${(median(rows.addon) / best).toFixed(2)}× |`);
+console.log(`| best C floor | ${best.toFixed(1)} | 1.00× |`);
+console.log(`| JS alone, fresh process: checking the spec | ${median(rows.validate).toFixed(1)} | |`);
+console.log(`| JS alone, fresh process: building and encoding ${n} namespaces | ${median(rows.encode).toFixed(1)} | |`);
