@@ -6,14 +6,14 @@
 // the same errors the per-call API gives.
 import { encodeForAddon, readAnswers, type RequestOptions } from './connection.js';
 import { NetlinkError, capabilityHint } from './errors.js';
-import { findAttrOffset } from './netlink/attributes.js';
+import { NLA_HDRLEN, align4, findAttrOffset } from './netlink/attributes.js';
 import { IFINFOMSG_LEN, linkIndexes } from './netlink/link.js';
 import { NLMSG_HDRLEN, splitMessages } from './netlink/message.js';
 import { createLinkRequest, vethMessage } from './route/links.js';
 import * as rt from './netlink/rtnetlink.js';
 import { native, type ProvisionItem, type ProvisionedItem } from './native.js';
 import { Namespace, runDir } from './namespace.js';
-import { validateNamespaceName } from './validate.js';
+import { validateInterfaceName, validateNamespaceName } from './validate.js';
 import type { PreparedRequest } from './target.js';
 
 /** ifinfomsg and ifaddrmsg both carry the link index at byte 4 of the payload. */
@@ -59,7 +59,48 @@ export interface Provisioned {
   failure?: Error;
 }
 
-function vethRequest(v: VethPlan): PreparedRequest {
+/** A veth create encoded once, and where its host end's name and its peer's namespace fd sit. */
+interface VethShape {
+  bytes: Buffer;
+  nameAt: number;
+  fdAt: number;
+}
+
+/** Veth creates by everything but the host end's name (and that name's padded length). */
+const vethShapes = new Map<string, VethShape>();
+const MAX_VETH_SHAPES = 256;
+
+/**
+ * A veth create, encoded for the addon, and where the peer's namespace fd goes in it. The
+ * namespaces of a topology tend to differ only by their host end's name: the message is encoded
+ * once per shape and copied with the name written in, since encoding the nested message was
+ * most of the JS time a new namespace took.
+ */
+function encodeVeth(v: VethPlan): VethShape {
+  const nameLength = Buffer.byteLength(v.hostName);
+  const key = `${align4(nameLength + 1)}/${v.name}/${v.master}/${v.mtu}/${v.group}`;
+  const shape = vethShapes.get(key);
+  if (!shape) {
+    // Checked here by the builder, as for any veth create.
+    const { bytes } = encodeForAddon([vethRequest(v)]);
+    const made = { bytes, nameAt: findAttrOffset(bytes, rt.IFLA_IFNAME, NLMSG_HDRLEN + IFINFOMSG_LEN, bytes.readUInt32LE(0)), fdAt: peerNetnsFdOffset(bytes, 0) };
+    if (vethShapes.size >= MAX_VETH_SHAPES) vethShapes.clear();
+    vethShapes.set(key, { ...made, bytes: Buffer.from(bytes) });
+    return made;
+  }
+  validateInterfaceName(v.hostName, 'name');
+  const bytes = Buffer.from(shape.bytes);
+  bytes.writeUInt16LE(NLA_HDRLEN + nameLength + 1, shape.nameAt - NLA_HDRLEN);
+  bytes.fill(0, shape.nameAt, shape.nameAt + align4(nameLength + 1));
+  bytes.write(v.hostName, shape.nameAt, 'utf8');
+  return { bytes, nameAt: shape.nameAt, fdAt: shape.fdAt };
+}
+
+/** How a veth create's errors name it. */
+const vethOpts = (v: VethPlan): RequestOptions => ({ operation: 'RTM_NEWLINK', object: v.label ?? v.hostName });
+
+/** @internal The veth create of `v`, built and checked the ordinary way (tests compare with it). */
+export function vethRequest(v: VethPlan): PreparedRequest {
   const group = { group: v.group, ...(v.mtu !== undefined ? { mtu: v.mtu } : {}) };
   const { m, peer } = vethMessage({ name: v.hostName, up: true, ...group, peer: { name: v.name, ...group } });
   // The addon writes the namespace's fd over this placeholder.
@@ -69,7 +110,7 @@ function vethRequest(v: VethPlan): PreparedRequest {
 }
 
 /** Where IFLA_NET_NS_FD of the peer sits in a veth create starting at `at`. */
-function peerNetnsFdOffset(b: Buffer, at: number): number {
+export function peerNetnsFdOffset(b: Buffer, at: number): number {
   const end = at + b.readUInt32LE(at);
   const nest = (type: number, from: number, to: number): [number, number] => {
     const p = findAttrOffset(b, type, from, to);
@@ -103,8 +144,9 @@ const FIRST_CHUNK = 4;
 interface Waiting {
   name: string | undefined;
   item: ProvisionItem;
-  veths: PreparedRequest[];
-  inside: PreparedRequest[];
+  /** How each veth create's and each inside request's answer names it. */
+  veths: RequestOptions[];
+  inside: RequestOptions[];
   resolve(p: Provisioned): void;
   reject(e: Error): void;
 }
@@ -117,22 +159,27 @@ let running = 0;
 
 /** The addon job's item for a namespace (its requests encoded), and the requests its answers
  *  are read against. Sends nothing. */
-export function encodeProvision(name: string | undefined, plan: ProvisionPlan): { item: ProvisionItem; veths: PreparedRequest[]; inside: PreparedRequest[] } {
+export function encodeProvision(name: string | undefined, plan: ProvisionPlan): { item: ProvisionItem; veths: RequestOptions[]; inside: RequestOptions[] } {
   if (name !== undefined) validateNamespaceName(name);
-  const veths = plan.veths.map(vethRequest);
-  const host = encodeForAddon(veths);
+  const encoded = plan.veths.map(encodeVeth);
+  const nsFdOffsets: number[] = [];
+  let at = 0;
+  for (const v of encoded) {
+    nsFdOffsets.push(at + v.fdAt);
+    at += v.bytes.length;
+  }
   const inside = plan.inside.map((r) => r.request);
   const insideBytes = encodeForAddon(inside);
   const item: ProvisionItem = {
     name: name ?? '',
     ipv6Off: plan.ipv6Off,
     ...(plan.mark ? { mark: plan.mark } : {}),
-    host: host.bytes,
-    nsFdOffsets: host.starts.map((at) => peerNetnsFdOffset(host.bytes, at)),
+    host: encoded.length === 1 ? encoded[0]!.bytes : Buffer.concat(encoded.map((v) => v.bytes)),
+    nsFdOffsets,
     inside: insideBytes.bytes,
     peerIndexPatches: plan.inside.flatMap((r, k) => (r.veth === undefined ? [] : [indexOffset(insideBytes.bytes, insideBytes.starts[k]!), r.veth])),
   };
-  return { item, veths, inside };
+  return { item, veths: plan.veths.map(vethOpts), inside: inside.map((r) => r.opts) };
 }
 
 /**
@@ -201,15 +248,14 @@ function settle(w: Waiting, hostAnswers: ReturnType<typeof splitMessages>, r: Pr
   if (r.errno !== 0) out.failure = new NetlinkError({ errno: r.errno, syscall: r.syscall, operation: 'provision', object });
   // Not sent (hostFirstSeq 0) only after a failure, which is reported instead.
   if (r.hostFirstSeq !== 0) {
-    const answers = readAnswers(hostAnswers, r.hostFirstSeq, opsOf(w.veths));
+    const answers = readAnswers(hostAnswers, r.hostFirstSeq, w.veths);
     out.vethErrors = answers.map((a) => a.error);
     out.hostIndexes = answers.map((a) => {
       const echo = a.messages.find((m) => m.type === rt.RTM_NEWLINK);
       return echo ? linkIndexes(echo).index : undefined;
     });
   }
-  if (r.insideSent) out.insideErrors = readAnswers(splitMessages(r.insideReplies), r.insideFirstSeq, opsOf(w.inside)).map((a) => a.error);
+  if (r.insideSent) out.insideErrors = readAnswers(splitMessages(r.insideReplies), r.insideFirstSeq, w.inside).map((a) => a.error);
   w.resolve(out);
 }
 
-const opsOf = (rs: PreparedRequest[]): RequestOptions[] => rs.map((r) => r.opts);
