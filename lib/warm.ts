@@ -90,11 +90,11 @@ class CannedKernel implements Transport {
 
 /**
  * Compiles the code of the commonest calls (listing links, links up, addresses, routes, a
- * topology's checks and the encoding of its namespaces) by running it once on canned data, without any syscall, so that the
- * process's first real call does not pay for it. Takes about twice what it saves (it runs
- * more code than one call does); worth it where the first call's latency matters more than
- * start-up time (a service's first request), not in a short-lived script. Resolves when done;
- * never rejects.
+ * topology's checks and the encoding of its namespaces) by running it once on canned data,
+ * without any syscall, so that the process's first real call does not pay for it. Takes about
+ * twice what it saves (it runs more code than one call does); worth it where the first call's
+ * latency matters more than start-up time (a service's first request), not in a short-lived
+ * script. Resolves when done; never rejects.
  *
  * @example
  * ```ts

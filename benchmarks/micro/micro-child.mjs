@@ -34,7 +34,8 @@ async function measure(n) {
 // numbered here, exchanged through the addon's inline call in a plain loop: no validation,
 // encoding, queue, promise or decoding per op. What is left is the addon call and the kernel,
 // the least any JS API over this addon can cost.
-const sibling = (file) => new URL(file + (process.env.RTNETLINK_MICRO_ENTRY ?? '').slice(-3), process.env.RTNETLINK_MICRO_ENTRY ?? import.meta.url).href;
+// A module beside the entry, with the entry's extension (dist/*.js, or lib/*.ts through tsx).
+const sibling = (file) => new URL(file + process.env.RTNETLINK_MICRO_ENTRY.slice(-3), process.env.RTNETLINK_MICRO_ENTRY).href;
 const bare = mode === 'bare' ? await bareExchange() : undefined;
 async function bareExchange() {
   const { native } = await import(sibling('./native'));
@@ -56,8 +57,9 @@ async function bareExchange() {
     const got = native.transactInline(fd, request, seq, at.length, at.length, answers);
     seq += at.length;
     if (typeof got !== 'number') throw new Error('the kernel did not answer within send()');
-    for (let off = 0; off < got; off += answers.readUInt32LE(off)) {
-      if (answers.readInt32LE(off + 16) !== 0) throw new Error(`the kernel refused a request: ${answers.readInt32LE(off + 16)}`);
+    for (let off = 0, len; off < got; off += len) {
+      len = answers.readUInt32LE(off);
+      if (len < 20 || answers.readInt32LE(off + 16) !== 0) throw new Error(`not an ACK at ${off}: length ${len}, error ${answers.readInt32LE(off + 16)}`);
     }
   };
 }

@@ -14,6 +14,9 @@ import { getLink, linkUpRequest, type LinkInfo } from '../route/links.js';
 /** lo is the first link of every namespace. */
 export const LOOPBACK_INDEX = 1;
 
+/** Marks by group and loopback state (see namespaceMark). */
+const marks = new Map<string, Buffer>();
+
 /** The request that marks a new namespace (lo gets the group, and comes up unless the spec
  *  says `loopback: false`), encoded for the addon to send from inside it before the mount. */
 export function namespaceMark(group: number, loopbackUp: boolean): Buffer {
@@ -27,7 +30,6 @@ export function namespaceMark(group: number, loopbackUp: boolean): Buffer {
   }
   return mark;
 }
-const marks = new Map<string, Buffer>();
 
 /** The group a namespace's loopback carries: the topology that made it, or 0. */
 export async function namespaceGroup(ns: NamespaceHandle): Promise<number> {
