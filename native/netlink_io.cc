@@ -3,6 +3,7 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,20 +53,25 @@ int WaitReadable(int fd, int64_t deadline, Job &job) {
 
 // One datagram from the kernel into w.recvBuffer. Returns its length, 0 for a datagram that
 // did not come from the kernel (dropped), -1 with errno on failure (EAGAIN when none waits).
+// send() and recvfrom() straight through syscall(2): in a process with threads, as every Node
+// process is, glibc's wrappers of these cancellation points switch asynchronous cancellation on
+// and off around each call, and a batch's answers are a recvfrom() each. The addon never
+// cancels its threads.
+ssize_t SendToKernel(int fd, const uint8_t *p, size_t n) {
+  return syscall(SYS_sendto, fd, p, n, 0, nullptr, 0);
+}
+
 ssize_t ReceiveFromKernel(int fd, std::vector<uint8_t> &buffer, int flags) {
+  // recvfrom rather than recvmsg: no msghdr and iovec to copy in and out for each datagram.
+  // MSG_TRUNC makes it return the datagram's whole length, so a truncated one is still seen.
   sockaddr_nl from{};
-  iovec iov{buffer.data(), buffer.size()};
-  msghdr msg{};
-  msg.msg_name = &from;
-  msg.msg_namelen = sizeof from;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
+  socklen_t fromLength = sizeof from;
   ssize_t n;
   do {
-    n = recvmsg(fd, &msg, flags);
+    n = syscall(SYS_recvfrom, fd, buffer.data(), buffer.size(), flags | MSG_TRUNC, reinterpret_cast<sockaddr *>(&from), &fromLength);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return -1;
-  if (msg.msg_flags & MSG_TRUNC) {
+  if (static_cast<size_t>(n) > buffer.size()) {
     errno = EMSGSIZE;
     return -1;
   }
@@ -187,7 +193,7 @@ struct Exchange {
       if (end > off) {
         ssize_t sent;
         do {
-          sent = send(fd, request + off, end - off, 0);
+          sent = SendToKernel(fd, request + off, end - off);
         } while (sent < 0 && errno == EINTR);
         if (sent < 0) return Failed(errno, "sendmsg");
       }
