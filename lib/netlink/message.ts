@@ -87,7 +87,8 @@ const PLAIN_ACK_LEN = NLMSG_HDRLEN + 4 + NLMSG_HDRLEN;
  *  before it are still returned (their requests are answered) with the error for the rest.
  *  `takeAck`, when given, is offered each plain ACK's seq first (an NLMSG_ERROR with error 0
  *  and nothing else: most of what a batch of changes gets back); the ones it takes are left
- *  out of `messages`, so no object is made for them. */
+ *  out of `messages`, so no object is made for them. Its nlmsg_pid is not looked at: the
+ *  kernel addresses every answer to the asking socket's port, not 0. */
 export function splitMessages(buf: Buffer, takeAck?: (seq: number) => boolean): { messages: NetlinkMessage[]; error?: DecodeError } {
   const messages: NetlinkMessage[] = [];
   let off = 0;
@@ -101,7 +102,6 @@ export function splitMessages(buf: Buffer, takeAck?: (seq: number) => boolean): 
       len === PLAIN_ACK_LEN &&
       loadU16(buf, off + 4) === NLMSG_ERROR &&
       loadU32(buf, off + NLMSG_HDRLEN) === 0 &&
-      loadU32(buf, off + 12) === 0 &&
       takeAck(loadU32(buf, off + 8))
     ) {
       off += PLAIN_ACK_LEN;

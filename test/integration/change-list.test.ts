@@ -16,6 +16,27 @@ describe.skipIf(!inSandbox)(`changeList (real kernel)${sandboxSkipReason ? ` —
     resetSandbox();
   });
 
+  it("the kernel's plain ACKs are the ones a change list counts without making a message each", async () => {
+    const { encodeForAddon } = await import('../../lib/connection.js');
+    const { linkUpRequest } = await import('../../lib/route/links.js');
+    const { splitMessages } = await import('../../lib/netlink/message.js');
+    const fd = await native.openNetlink(-1, 0, []);
+    try {
+      const { bytes, starts } = encodeForAddon([linkUpRequest(1), linkUpRequest(1), linkUpRequest(1)]);
+      starts.forEach((at, k) => bytes.writeUInt32LE(100 + k, at + 8));
+      const answers = Buffer.alloc(4096);
+      const length = native.transactInline(fd, bytes, 100, 3, 3, answers);
+      expect(typeof length).toBe('number');
+      const taken: number[] = [];
+      const { messages, error } = splitMessages(answers.subarray(0, length as number), (seq) => (taken.push(seq), true));
+      expect(error).toBeUndefined();
+      expect(taken).toEqual([100, 101, 102]);
+      expect(messages).toEqual([]);
+    } finally {
+      native.close(fd);
+    }
+  });
+
   it('applies links up, addresses and routes in order inside a namespace, in one exchange', async () => {
     const pb = await rt.createNamespace('pb');
     await rt.createVethPair({ name: 'veth-pb-h', peer: { name: 'veth-pb', netns: pb } });
