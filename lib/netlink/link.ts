@@ -174,6 +174,23 @@ export function encodeLink(w: ByteWriter, type: number, flags: number, seq: numb
   return writeMessage(w, type, flags, seq, (w) => encodeLinkBody(w, m));
 }
 
+/**
+ * An RTM_NEWLINK that changes a link's flags (and its group), naming it by index or by name:
+ * the bytes encodeLink gives for { family 0, index, flags, change, group?, name? }, written
+ * without the field table, since setting a link up is the commonest small request (a change
+ * list of link-ups is mostly this). Returns its offset in `w`.
+ */
+export function encodeLinkFlags(w: ByteWriter, seq: number, index: number, name: string | undefined, flags: number, change: number, group?: number): number {
+  return writeMessage(w, RTM_NEWLINK, 0, seq, (w) => {
+    w.u8(0).u8(0).u16(0).i32(index).u32(flags).u32(change);
+    if (group === undefined && name === undefined) return;
+    // In the field table's order: IFLA_GROUP before IFLA_IFNAME.
+    const a = new AttrWriter(w);
+    if (group !== undefined) a.u32(IFLA_GROUP, group);
+    if (name !== undefined) a.string(IFLA_IFNAME, name);
+  });
+}
+
 /** Decodes an RTM_*LINK message. Throws DecodeError on anything malformed. */
 export function decodeLink(msg: NetlinkMessage): LinkMessage {
   if (msg.type < RTM_NEWLINK || msg.type > RTM_SETLINK) {

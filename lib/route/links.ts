@@ -5,7 +5,7 @@ import { ArgumentError, ArgumentRangeError, NetlinkError } from '../errors.js';
 import { formatAddress, formatMac, parseAddress, parseMac } from '../ip.js';
 import type { BridgeInfoData, MacvlanInfoData, VxlanInfoData } from '../netlink/kinds/index.js';
 import { AttrReader, readU16, readU32, readU8, type ByteWriter } from '../netlink/attributes.js';
-import { decodeLink, encodeLink, linkIndexes, readStats64, type LinkMessage, type Stats64 } from '../netlink/link.js';
+import { decodeLink, encodeLink, encodeLinkFlags, linkIndexes, readStats64, type LinkMessage, type Stats64 } from '../netlink/link.js';
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
 import { netnsLabel, send, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
@@ -699,9 +699,11 @@ async function changeLink(link: LinkRef, changes: SetLinkOptions, opts: NetnsOpt
 /** @internal IFF_UP on or off for a link, by index or by name (the kernel looks the name up
  *  itself); `object` names it in errors. With `group`, the same request sets the link group. */
 export function linkUpRequest(link: LinkRef, up = true, object = linkLabel(link), group?: number): PreparedRequest {
-  const m: Partial<LinkMessage> = { family: 0, ...linkSelector(link), flags: up ? IFF_UP : 0, change: IFF_UP };
-  if (group !== undefined) m.group = group;
-  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, 0, seq, m), opts: { operation: 'RTM_NEWLINK', object, inline: true } };
+  // As linkSelector(link) checks it.
+  const index = typeof link === 'number' ? validateIfIndex(link, 'link') : 0;
+  const name = typeof link === 'number' ? undefined : validateInterfaceName(link, 'link');
+  const flags = up ? IFF_UP : 0;
+  return { encode: (w, seq) => encodeLinkFlags(w, seq, index, name, flags, IFF_UP, group), opts: { operation: 'RTM_NEWLINK', object, inline: true } };
 }
 
 /**

@@ -302,3 +302,24 @@ describe('malformed link messages throw DecodeError', () => {
     }
   });
 });
+
+describe('link flag changes written directly (encodeLinkFlags, what linkUpRequest sends)', () => {
+  it('are byte for byte what the field table encodes for the same message', async () => {
+    const fc = (await import('fast-check')).default;
+    const { linkUpRequest } = await import('../../lib/route/links.js');
+    const link = fc.oneof(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.stringMatching(/^[a-z0-9_-]{1,15}$/).filter((n) => n !== '.' && n !== '..'), fc.constantFrom('ü', 'eth0', 'ж-1'));
+    const group = fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { nil: undefined });
+    fc.assert(
+      fc.property(link, fc.boolean(), group, fc.integer({ min: 0, max: 2 ** 32 - 1 }), (l, up, g, seq) => {
+        const direct = new ByteWriter(64);
+        linkUpRequest(l, up, 'x', g).encode(direct, seq);
+        const m: Partial<LinkMessage> = { family: 0, ...(typeof l === 'number' ? { index: l } : { index: 0, name: l }), flags: up ? 1 : 0, change: 1 };
+        if (g !== undefined) m.group = g;
+        const table = new ByteWriter(64);
+        encodeLink(table, rt.RTM_NEWLINK, 0, seq, m);
+        expect(direct.take()).toEqual(table.take());
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
