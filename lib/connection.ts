@@ -495,18 +495,18 @@ export class Connection extends EventEmitter {
       const k = seq - firstSeq;
       return k < 0 || k >= seqCount ? undefined : (only ?? bySeq![k]);
     };
-    // The plain ACKs of requestEach()'s messages are counted as they are split, without a
-    // message object each (they carry nothing else, and their order does not matter).
-    let hasEach = false;
-    for (const p of batch) hasEach ||= p.each !== undefined;
-    const takeAck = hasEach
-      ? (seq: number): boolean => {
-          const p = pendingOf(seq);
-          if (!p?.each || p.settled) return false;
-          countEachAnswer(p, seq);
-          return true;
-        }
-      : undefined;
+    // Plain ACKs are counted as they are split, without a message object each: they carry
+    // nothing else. For requestEach()'s messages their order does not matter; a one-message
+    // request's ACK is the last thing the kernel sends for it (after any echo), and the request
+    // is finished below, once the rest of the exchange's messages are absorbed.
+    const takeAck = (seq: number): boolean => {
+      const p = pendingOf(seq);
+      if (!p || p.settled) return false;
+      if (p.each) return countEachAnswer(p, seq), true;
+      if (p.dump || p.seqCount !== 1 || p.expected !== 1) return false;
+      p.answers++;
+      return true;
+    };
     const { messages, error } = splitMessages(replies, takeAck);
     const warnings: Warning[] = [];
     for (const m of messages) {
@@ -524,8 +524,9 @@ export class Connection extends EventEmitter {
       if (p.settled) continue;
       if (p.each && !p.failure && p.answers < p.expected) this.failUnanswered(p, error);
       if (p.failure) this.settle(p, p.failure);
-      else if (error) this.settle(p, new DecodeError(`${describe(p.opts)}: ${error.message}`, { cause: error }));
+      // Answered in full (its ACK taken while splitting) before anything broke the framing.
       else if (p.answers >= p.expected) this.finish(p);
+      else if (error) this.settle(p, new DecodeError(`${describe(p.opts)}: ${error.message}`, { cause: error }));
       else this.settle(p, new TimeoutError(describe(p.opts), p.timeoutMs));
     }
     // After every request is settled, so a throwing listener cannot strand one.

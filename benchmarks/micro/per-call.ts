@@ -3,14 +3,17 @@
 // queue, the microtask hops that let one tick's calls share a sendmsg, the promise, decoding
 // the answer); and the bare exchange with the kernel through the addon. Interleaved rounds in
 // one process; medians.
-//   scripts/sandbox npx tsx benchmarks/micro/per-call.ts [--count 20000] [--rounds 5]
+//   npm run build && scripts/sandbox npx tsx benchmarks/micro/per-call.ts [--count 20000] [--rounds 5]
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import * as rt from '../../lib/index.js';
-import { linkUpRequest } from '../../lib/route/links.js';
-import { send, withConnection } from '../../lib/target.js';
-import { native } from '../../lib/native.js';
 import type { Connection } from '../../lib/connection.js';
+import { libraryModule, loadLibrary } from '../lib/library.js';
+
+// The shipped build (dist/), as users run it, or lib/ with RTNETLINK_BENCH_SOURCE=1.
+const rt = await loadLibrary();
+const { linkUpRequest } = await libraryModule<typeof import('../../lib/route/links.js')>('route/links');
+const { send, withConnection } = await libraryModule<typeof import('../../lib/target.js')>('target');
+const { native } = await libraryModule<typeof import('../../lib/native.js')>('native');
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } } });
 const count = Number(values.count);

@@ -750,6 +750,32 @@ const malformed: Array<[string, (seq: number) => Buffer, 'framing' | 'message']>
   ['garbage bytes', () => Buffer.from('6e6f74206e65746c696e6b206174206166756c6c207374', 'hex'), 'framing'],
 ];
 
+describe('plain ACKs of one-message requests, counted while the reply is split', () => {
+  it('an echo before the ACK is in the result; requests sharing a reply each get their own', async () => {
+    const { conn } = setupInline((reqs) => [
+      message(RTM_NEWLINK, 0, reqs[0]!.seq, linkPayload(7, 'echoed')),
+      ack(reqs[0]!.seq),
+      ack(reqs[1]!.seq),
+      ack(reqs[2]!.seq, -17),
+    ]);
+    const [first, second, third] = [
+      conn.request(link('a'), op('a', { inline: true })),
+      conn.request(link('b'), op('b', { inline: true })),
+      conn.request(link('c'), op('c', { inline: true })),
+    ];
+    const r = await first;
+    expect(r.messages.map((m) => [m.type, indexOf(m), nameOf(m)])).toEqual([[RTM_NEWLINK, 7, 'echoed']]);
+    expect(await second).toEqual({ messages: [] });
+    expect(await rejection(third)).toMatchObject({ code: 'EEXIST', object: 'c' });
+  });
+
+  it('a repeated ACK, or one for a request that is not waiting, changes nothing', async () => {
+    const { conn } = setupInline((reqs) => [ack(reqs[0]!.seq), ack(reqs[0]!.seq), ack(reqs[0]!.seq + 50)]);
+    expect(await conn.request(link('a'), op('a', { inline: true }))).toEqual({ messages: [] });
+    expect(await conn.request(link('b'), op('b', { inline: true }))).toEqual({ messages: [] });
+  });
+});
+
 describe('item 16: malformed replies', () => {
   it.each(malformed)('%s → DecodeError for the affected request only', async (_name, build, breaks) => {
     const { kernel, conn } = setup((reqs) => [ack(reqs[0]!.seq), build(reqs[1]!.seq), ack(reqs[2]!.seq)]);
