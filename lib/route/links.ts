@@ -658,10 +658,6 @@ export async function setLink(link: LinkRef, changes: SetLinkOptions, opts: Netn
   return changeLink(link, changes, opts);
 }
 
-/** The changes setLinkUp/setLinkDown make: valid by construction, so not checked per call. */
-const LINK_UP: SetLinkOptions = Object.freeze({ up: true });
-const LINK_DOWN: SetLinkOptions = Object.freeze({ up: false });
-
 /** setLink() once `changes` passed its check. */
 async function changeLink(link: LinkRef, changes: SetLinkOptions, opts: NetnsOption): Promise<void> {
   checkNetnsOption(opts);
@@ -714,7 +710,7 @@ export function linkUpRequest(link: LinkRef, up = true, object = linkLabel(link)
  * await setLinkUp('veth-pb', { netns: 'pb' });
  * ```
  */
-export const setLinkUp = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => changeLink(link, LINK_UP, opts);
+export const setLinkUp = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => setLinkFlag(link, true, opts);
 /**
  * `ip link set LINK down`.
  *
@@ -723,7 +719,14 @@ export const setLinkUp = (link: LinkRef, opts: NetnsOption = {}): Promise<void> 
  * await setLinkDown('bread-pb-veth');
  * ```
  */
-export const setLinkDown = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => changeLink(link, LINK_DOWN, opts);
+export const setLinkDown = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => setLinkFlag(link, false, opts);
+
+/** setLink(link, { up }) as linkUpRequest writes it: the commonest call, without the field table. */
+async function setLinkFlag(link: LinkRef, up: boolean, opts: NetnsOption): Promise<void> {
+  checkNetnsOption(opts);
+  const r = linkUpRequest(link, up);
+  await withConnection(opts.netns, (conn) => send(conn, r));
+}
 
 /** The index of `bridge`, after checking that it is one: the kernel would first detach a link
  *  from its current bridge and only then refuse a master that cannot take ports. */
