@@ -496,30 +496,39 @@ export class Connection extends EventEmitter {
       return k < 0 || k >= seqCount ? undefined : (only ?? bySeq![k]);
     };
     // Plain ACKs are counted as they are split, without a message object each: they carry
-    // nothing else. For requestEach()'s messages their order does not matter; a one-message
-    // request's ACK is the last thing the kernel sends for it (after any echo), and the request
-    // is finished below, once the rest of the exchange's messages are absorbed.
+    // nothing else. For requestEach()'s messages their order does not matter. A one-message
+    // request's ACK is the last thing the kernel sends for it, after any echo: the echo is still
+    // absorbed below, and a second answer after it is ignored, as it would have been.
+    const acked = new Set<Pending>();
     const takeAck = (seq: number): boolean => {
       const p = pendingOf(seq);
       if (!p || p.settled) return false;
-      if (p.each) return countEachAnswer(p, seq), true;
+      if (p.each) {
+        countEachAnswer(p, seq);
+        return true;
+      }
       if (p.dump || p.seqCount !== 1 || p.expected !== 1) return false;
+      if (p.answers === 0) acked.add(p);
       p.answers++;
       return true;
     };
     const { messages, error } = splitMessages(replies, takeAck);
     const warnings: Warning[] = [];
+    // Requests whose last answer was absorbed: what comes after it for them is ignored.
+    const answered = new Set<Pending>();
     for (const m of messages) {
       const p = pendingOf(m.seq);
-      if (!p || p.settled) continue;
+      if (!p || p.settled || answered.has(p)) continue;
+      if (acked.has(p) && (m.type === NLMSG_ERROR || m.type === NLMSG_DONE)) continue;
       try {
         this.absorb(p, m, warnings);
       } catch (e) {
         p.failure ??= toError(e);
         p.answers = p.expected;
       }
-      if (p.answers >= p.expected) this.finish(p);
+      if (p.answers >= p.expected && !acked.has(p)) answered.add(p);
     }
+    // Settled in the order they were sent, which is the order the kernel answered them.
     for (const p of batch) {
       if (p.settled) continue;
       if (p.each && !p.failure && p.answers < p.expected) this.failUnanswered(p, error);

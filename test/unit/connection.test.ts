@@ -769,10 +769,22 @@ describe('plain ACKs of one-message requests, counted while the reply is split',
     expect(await rejection(third)).toMatchObject({ code: 'EEXIST', object: 'c' });
   });
 
-  it('a repeated ACK, or one for a request that is not waiting, changes nothing', async () => {
-    const { conn } = setupInline((reqs) => [ack(reqs[0]!.seq), ack(reqs[0]!.seq), ack(reqs[0]!.seq + 50)]);
+  it('a repeated answer, or one for a request that is not waiting, changes nothing', async () => {
+    const { conn } = setupInline((reqs) => [ack(reqs[0]!.seq), ack(reqs[0]!.seq), ack(reqs[0]!.seq, -17), ack(reqs[0]!.seq + 50)]);
     expect(await conn.request(link('a'), op('a', { inline: true }))).toEqual({ messages: [] });
     expect(await conn.request(link('b'), op('b', { inline: true }))).toEqual({ messages: [] });
+    // A second request's ACK is its own: one repeated for the first does not answer it.
+    const { conn: other } = setupInline((reqs) => [ack(reqs[0]!.seq), ack(reqs[0]!.seq)]);
+    const [a, b] = [other.request(link('a'), op('a', { inline: true, timeout: 50 })), other.request(link('b'), op('b', { inline: true, timeout: 50 }))];
+    expect(await a).toEqual({ messages: [] });
+    expect(await rejection(b)).toBeInstanceOf(TimeoutError);
+  });
+
+  it('requests answered in one exchange settle in the order they were sent', async () => {
+    const { conn } = setupInline((reqs) => [ack(reqs[0]!.seq), message(RTM_NEWLINK, 0, reqs[1]!.seq, linkPayload(3)), ack(reqs[1]!.seq), ack(reqs[2]!.seq)]);
+    const order: string[] = [];
+    await Promise.all(['a', 'b', 'c'].map((name) => conn.request(link(name), op(name, { inline: true })).then(() => order.push(name))));
+    expect(order).toEqual(['a', 'b', 'c']);
   });
 });
 
