@@ -1,7 +1,6 @@
 // A list of small changes (links up or down, addresses, routes) checked and built as they are
 // added, then sent together as independent requests that resolve once for all: no promise or
 // queue entry per change, which is most of what the same calls made one by one cost in JS.
-import type { EachRequest } from './connection.js';
 import { ArgumentError } from './errors.js';
 import { abortSignal, timeoutMs } from './fields.js';
 import { object, optional } from './schema.js';
@@ -14,8 +13,9 @@ import * as rt from './netlink/rtnetlink.js';
 
 /** Options of ChangeList.send(). */
 export interface SendChangesOptions {
-  /** Milliseconds to wait for the kernel's answers (default 30 s); a change left unanswered
-   *  gets a TimeoutError of its own. */
+  /** Milliseconds to wait for the kernel's answers (default 30 s); a change the kernel left
+   *  unanswered gets a TimeoutError of its own. Changes that could not even be sent in time
+   *  (the connection busy with other requests until then) reject the whole send with it. */
   timeout?: number;
   /** Aborting rejects the whole send (what the kernel already did stays done). */
   signal?: AbortSignal;
@@ -174,8 +174,8 @@ export class ChangeList {
   /**
    * Sends every change, in the order they were added, and resolves once the kernel answered
    * them all. Rejects only when the exchange itself fails (the namespace cannot be opened,
-   * the signal aborts, the connection closes); a refused change or an unknown link name is
-   * that change's error in the result.
+   * the signal aborts, the connection closes, or the timeout passes before the changes could
+   * be sent); a refused change or an unknown link name is that change's error in the result.
    *
    * @example
    * ```ts
@@ -192,7 +192,7 @@ export class ChangeList {
     if (requests.length === 0) return { failed: 0, errors };
     const exchangeOpts = { operation: 'change list', ...opts };
     return withConnection(this.netns, async (conn) => {
-      let toSend: EachRequest[] = requests;
+      let toSend: PreparedRequest[] = requests;
       let positions: number[] | undefined;
       if (this.named.length > 0) {
         // Each name once, all in the same tick (one sendmsg), then the changes that named

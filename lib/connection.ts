@@ -133,8 +133,10 @@ interface Pending {
  *  and requests queued by requestEach() each one's outcome. */
 type Settled = Reply & { interrupted?: boolean; errors?: (Error | undefined)[] };
 
-/** A request of requestEach(): built and checked, ready to encode. */
-export interface EachRequest {
+/** A request built and validated, ready to queue: callers that need several requests in a
+ *  fixed order (the bulk path, requestEach()) queue them synchronously, so they share one
+ *  sendmsg in order. */
+export interface PreparedRequest {
   encode: Encoder;
   opts: RequestOptions;
 }
@@ -212,7 +214,7 @@ export class Connection extends EventEmitter {
    * encoded now, in one buffer per INLINE_MAX_MESSAGES, and reach the kernel in order; a
    * failure of the exchange itself (closed, timed out, aborted) rejects the whole.
    */
-  async requestEach(requests: readonly EachRequest[], opts: Omit<RequestOptions, 'inline'>): Promise<(Error | undefined)[]> {
+  async requestEach(requests: readonly PreparedRequest[], opts: Omit<RequestOptions, 'inline'>): Promise<(Error | undefined)[]> {
     const parts: Promise<Settled>[] = [];
     for (let at = 0; at < requests.length; at += INLINE_MAX_MESSAGES) {
       const part = requests.slice(at, at + INLINE_MAX_MESSAGES);

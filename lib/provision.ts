@@ -9,7 +9,7 @@ import { NetlinkError, capabilityHint } from './errors.js';
 import { NLA_HDRLEN, align4, findAttrOffset } from './netlink/attributes.js';
 import { IFINFOMSG_LEN, linkIndexes } from './netlink/link.js';
 import { NLMSG_HDRLEN, splitMessages } from './netlink/message.js';
-import { createLinkRequest, vethMessage } from './route/links.js';
+import { createLinkOpts, createLinkRequest, vethMessage } from './route/links.js';
 import * as rt from './netlink/rtnetlink.js';
 import { native, type ProvisionItem, type ProvisionedItem } from './native.js';
 import { Namespace, runDir } from './namespace.js';
@@ -77,18 +77,20 @@ const MAX_VETH_SHAPES = 256;
  * most of the JS time a new namespace took.
  */
 function encodeVeth(v: VethPlan): VethShape {
+  validateInterfaceName(v.hostName, 'name');
   const nameLength = Buffer.byteLength(v.hostName);
-  const key = `${align4(nameLength + 1)}/${v.name}/${v.master}/${v.mtu}/${v.group}`;
+  // Every field of the plan that reaches the message, the host name by its padded length only
+  // (the label names errors, not bytes).
+  const key = JSON.stringify({ ...v, hostName: align4(nameLength + 1), label: undefined });
   const shape = vethShapes.get(key);
   if (!shape) {
-    // Checked here by the builder, as for any veth create.
+    // A fresh buffer: kept as the shape, never written to (copies are), and the addon copies it.
     const { bytes } = encodeForAddon([vethRequest(v)]);
     const made = { bytes, nameAt: findAttrOffset(bytes, rt.IFLA_IFNAME, NLMSG_HDRLEN + IFINFOMSG_LEN, bytes.readUInt32LE(0)), fdAt: peerNetnsFdOffset(bytes, 0) };
     if (vethShapes.size >= MAX_VETH_SHAPES) vethShapes.clear();
-    vethShapes.set(key, { ...made, bytes: Buffer.from(bytes) });
+    vethShapes.set(key, made);
     return made;
   }
-  validateInterfaceName(v.hostName, 'name');
   const bytes = Buffer.from(shape.bytes);
   bytes.writeUInt16LE(NLA_HDRLEN + nameLength + 1, shape.nameAt - NLA_HDRLEN);
   bytes.fill(0, shape.nameAt, shape.nameAt + align4(nameLength + 1));
@@ -96,8 +98,6 @@ function encodeVeth(v: VethPlan): VethShape {
   return { bytes, nameAt: shape.nameAt, fdAt: shape.fdAt };
 }
 
-/** How a veth create's errors name it. */
-const vethOpts = (v: VethPlan): RequestOptions => ({ operation: 'RTM_NEWLINK', object: v.label ?? v.hostName });
 
 /** @internal The veth create of `v`, built and checked the ordinary way (tests compare with it). */
 export function vethRequest(v: VethPlan): PreparedRequest {
@@ -179,7 +179,7 @@ export function encodeProvision(name: string | undefined, plan: ProvisionPlan): 
     inside: insideBytes.bytes,
     peerIndexPatches: plan.inside.flatMap((r, k) => (r.veth === undefined ? [] : [indexOffset(insideBytes.bytes, insideBytes.starts[k]!), r.veth])),
   };
-  return { item, veths: plan.veths.map(vethOpts), inside: inside.map((r) => r.opts) };
+  return { item, veths: plan.veths.map((v) => createLinkOpts(v.label ?? v.hostName)), inside: inside.map((r) => r.opts) };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Where an operation runs: the caller's own namespace, a Namespace handle, or a named
 // namespace opened for the call. Every public operation takes `{ netns }` and goes through here.
-import type { Connection, Encoder, RequestOptions } from './connection.js';
+import type { Connection, PreparedRequest } from './connection.js';
 import { ArgumentError } from './errors.js';
 import { NETLINK_ROUTE } from './netlink/message.js';
 import { NamespaceHandle, openHandle } from './handle.js';
@@ -80,11 +80,6 @@ export function netnsLabel(netns: NetnsRef | undefined): string | undefined {
   return typeof netns === 'string' ? netns : netns.name;
 }
 
-/** A request built and validated, ready to queue: callers that need several requests in a
- *  fixed order (the bulk path) queue them synchronously, so they share one sendmsg in order. */
-export interface PreparedRequest {
-  encode: Encoder;
-  opts: RequestOptions;
-}
+export type { PreparedRequest };
 
 export const send = (conn: Connection, r: PreparedRequest) => conn.request(r.encode, r.opts);

@@ -174,6 +174,11 @@ export function encodeLink(w: ByteWriter, type: number, flags: number, seq: numb
   return writeMessage(w, type, flags, seq, (w) => encodeLinkBody(w, m));
 }
 
+/** struct ifinfomsg. */
+function writeIfinfomsg(w: ByteWriter, family: number, type: number, index: number, flags: number, change: number): void {
+  w.u8(family).u8(0).u16(type).i32(index).u32(flags).u32(change);
+}
+
 /**
  * An RTM_NEWLINK that changes a link's flags (and its group), naming it by index or by name:
  * the bytes encodeLink gives for { family 0, index, flags, change, group?, name? }, written
@@ -182,7 +187,7 @@ export function encodeLink(w: ByteWriter, type: number, flags: number, seq: numb
  */
 export function encodeLinkFlags(w: ByteWriter, seq: number, index: number, name: string | undefined, flags: number, change: number, group?: number): number {
   return writeMessage(w, RTM_NEWLINK, 0, seq, (w) => {
-    w.u8(0).u8(0).u16(0).i32(index).u32(flags).u32(change);
+    writeIfinfomsg(w, 0, 0, index, flags, change);
     if (group === undefined && name === undefined) return;
     // In the field table's order: IFLA_GROUP before IFLA_IFNAME.
     const a = new AttrWriter(w);
@@ -212,7 +217,7 @@ export function linkIndexes(msg: NetlinkMessage): { index: number; link?: number
 
 /** ifinfomsg and attributes, without the netlink header (also the payload of VETH_INFO_PEER). */
 export function encodeLinkBody(w: ByteWriter, m: Partial<LinkMessage>): void {
-  w.u8(m.family ?? 0).u8(0).u16(m.type ?? 0).i32(m.index ?? 0).u32(m.flags ?? 0).u32(m.change ?? 0);
+  writeIfinfomsg(w, m.family ?? 0, m.type ?? 0, m.index ?? 0, m.flags ?? 0, m.change ?? 0);
   const a = new AttrWriter(w);
   const writers = tableWriters(fields, m);
   const altNames = m.altNames;

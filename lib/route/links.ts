@@ -1,6 +1,6 @@
 // Links: create (veth with its peer straight inside its namespace, bridge, macvlan, vxlan),
 // change, enslave, move, delete, list.
-import type { Connection } from '../connection.js';
+import type { Connection, RequestOptions } from '../connection.js';
 import { ArgumentError, ArgumentRangeError, NetlinkError } from '../errors.js';
 import { formatAddress, formatMac, parseAddress, parseMac } from '../ip.js';
 import type { BridgeInfoData, MacvlanInfoData, VxlanInfoData } from '../netlink/kinds/index.js';
@@ -392,8 +392,11 @@ export function vethMessage(opts: CreateVethOptions): { m: Partial<LinkMessage>;
 /** The request that creates a link from `m`, with the kernel's echo of it (its index). */
 export function createLinkRequest(m: Partial<LinkMessage>, object = m.name): PreparedRequest {
   const full = { family: 0, index: 0, flags: 0, change: 0, ...m };
-  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, seq, full), opts: { operation: 'RTM_NEWLINK', object } };
+  return { encode: (w, seq) => encodeLink(w, rt.RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, seq, full), opts: createLinkOpts(object) };
 }
+
+/** How a link create's answer names it in errors. */
+export const createLinkOpts = (object: string | undefined): RequestOptions => ({ operation: 'RTM_NEWLINK', object });
 
 /** Creates the link `m`; its index comes from the kernel's echo (one lookup for kinds that
  *  are set up before the echo could be sent, such as vxlan). `peerIndex`: a veth's other end. */
@@ -695,9 +698,7 @@ async function changeLink(link: LinkRef, changes: SetLinkOptions, opts: NetnsOpt
 /** @internal IFF_UP on or off for a link, by index or by name (the kernel looks the name up
  *  itself); `object` names it in errors. With `group`, the same request sets the link group. */
 export function linkUpRequest(link: LinkRef, up = true, object = linkLabel(link), group?: number): PreparedRequest {
-  // As linkSelector(link) checks it.
-  const index = typeof link === 'number' ? validateIfIndex(link, 'link') : 0;
-  const name = typeof link === 'number' ? undefined : validateInterfaceName(link, 'link');
+  const { index = 0, name } = linkSelector(link);
   const flags = up ? IFF_UP : 0;
   return { encode: (w, seq) => encodeLinkFlags(w, seq, index, name, flags, IFF_UP, group), opts: { operation: 'RTM_NEWLINK', object, inline: true } };
 }

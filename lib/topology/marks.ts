@@ -25,7 +25,7 @@ export function namespaceMark(group: number, loopbackUp: boolean): Buffer {
   let mark = marks.get(key);
   if (!mark) {
     if (marks.size >= 64) marks.clear();
-    mark = Buffer.from(encodeForAddon([linkUpRequest(LOOPBACK_INDEX, loopbackUp, 'lo', group)]).bytes);
+    mark = encodeForAddon([linkUpRequest(LOOPBACK_INDEX, loopbackUp, 'lo', group)]).bytes;
     marks.set(key, mark);
   }
   return mark;
