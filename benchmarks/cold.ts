@@ -6,16 +6,16 @@
 // sample is taken twice, as loaded and after warmUp() (what a service would call at start-up).
 //   scripts/sandbox npx tsx benchmarks/cold.ts [--samples 9] [--source]
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { staleSources } from '../scripts/stale-dist.js';
 import { workload } from './lib/workload.js';
 
 const { values } = parseArgs({ options: { samples: { type: 'string', default: '9' }, source: { type: 'boolean', default: false } } });
 
 const childScript = fileURLToPath(new URL('./lib/cold-child.mjs', import.meta.url));
 const distEntry = new URL('../dist/index.js', import.meta.url);
-if (!values.source && !existsSync(distEntry)) throw new Error('dist/ is missing: run `npm run build` first, or pass --source');
+if (!values.source && staleSources().length > 0) throw new Error('dist/ is missing or older than lib/: run `npm run build` first, or pass --source');
 
 /** W(1) with its own bridge and names, so the three applies build three separate containers. */
 function oneContainer(k: number) {

@@ -29,7 +29,8 @@ function spreadWorkload(count: number) {
 }
 
 async function child(): Promise<void> {
-  const lib = await import('../lib/index.js');
+  // The shipped build (dist/), as users run it (benchmarks/lib/library.ts).
+  const lib = await (await import('./lib/library.js')).loadLibrary();
   const spec = spreadWorkload(n);
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();

@@ -4,7 +4,7 @@
 //   MODE naive: one awaited call per step, as a user would first write it
 //   PHASE setup | teardown | cycles (apply+destroy 5 times, RSS and fds after each)
 //   --ipv6=false: every namespace without IPv6; --warm: warmUp() before the timed phase
-// It measures the shipped build (dist/), or lib/ with RTNETLINK_BENCH_SOURCE=1 (lib/library.ts).
+// It measures the shipped build (dist/), or lib/ with RTNETLINK_BENCH_SOURCE=1 (benchmarks/lib/library.ts).
 import { readdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadLibrary } from './lib/library.js';

@@ -2,14 +2,16 @@
 // given every namespace's requests encoded beforehand (its jobs submitted at once, as the
 // library's would be if JS took no time); and the JS alone, in a fresh process with no kernel
 // work (checking the spec, then building and encoding each namespace's plan). Each run in its
-// own sandbox, interleaved, the kernel settled before each. The library is the shipped build
-// (dist/, `npm run build` first) unless RTNETLINK_BENCH_SOURCE=1.
-//   npx tsx benchmarks/setup-parts.ts [--n 200] [--reps 5]
-import { spawnSync } from 'node:child_process';
+// own sandbox, interleaved, the kernel settled before each; what the addon alone made is read
+// back with verify.ts, as every implementation's is. The library is the shipped build (dist/,
+// `npm run build` first) unless RTNETLINK_BENCH_SOURCE=1.
+//   npm run build && npx tsx benchmarks/setup-parts.ts [--n 200] [--reps 5]
 import { parseArgs } from 'node:util';
+import { floorSetup, librarySetup, median, runSandboxed } from './lib/sandboxed.js';
 import { letKernelSettle } from './lib/settle.js';
 import { libraryModule, loadLibrary } from './lib/library.js';
 import { workload } from './lib/workload.js';
+import { verifyW } from './verify.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '200' }, reps: { type: 'string', default: '5' }, child: { type: 'string' } } });
 const n = Number(values.n);
@@ -52,16 +54,12 @@ async function child(mode: string): Promise<void> {
   const t0 = performance.now();
   const results = await Promise.all(jobs.map((job) => native.provisionNetns(dir, job)));
   const ms = performance.now() - t0;
+  // (A refused veth create leaves the namespace's own requests unsent.)
   const failed = results.flatMap((r) => r.items).filter((it) => it.nsFd < 0 || it.errno !== 0 || !it.insideSent);
   if (failed.length > 0) throw new Error(`${failed.length} namespaces failed, first: ${JSON.stringify(failed[0])}`);
+  // What the kernel was left with, read back with `ip -json` as for every implementation.
+  await verifyW(n);
   console.log(JSON.stringify({ ms }));
-}
-
-function run(argv: string[]): Record<string, number> {
-  const r = spawnSync('scripts/sandbox', argv, { encoding: 'utf8' });
-  const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-  if (r.status !== 0 || !line) throw new Error(`${argv.join(' ')}: ${r.stderr.slice(-1000)}`);
-  return JSON.parse(line) as Record<string, number>;
 }
 
 if (values.child) {
@@ -70,23 +68,22 @@ if (values.child) {
 }
 
 const self = [process.execPath, '--import', 'tsx', 'benchmarks/setup-parts.ts', '--n', String(n), '--child'];
-const floor = (threads: number) => ['benchmarks/peers/c/floor', '--pipelined', `--threads=${threads}`, String(n), 'setup'];
+const floor = (threads: number) => floorSetup(n, ['--pipelined', `--threads=${threads}`]);
 const rows = { library: [] as number[], addon: [] as number[], floor: [] as number[], validate: [] as number[], encode: [] as number[] };
 for (let rep = 1; rep <= Number(values.reps); rep++) {
   letKernelSettle(n);
-  rows.library.push(run([process.execPath, '--import', 'tsx', 'benchmarks/lib-runner.ts', 'bulk', String(n), 'setup']).ms!);
+  rows.library.push(runSandboxed(librarySetup(n)).ms!);
   letKernelSettle(n);
-  rows.addon.push(run([...self, 'addon']).ms!);
+  rows.addon.push(runSandboxed([...self, 'addon']).ms!);
   letKernelSettle(n);
-  const one = run(floor(1)).ms!;
+  const one = runSandboxed(floor(1)).ms!;
   letKernelSettle(n);
-  rows.floor.push(Math.min(one, run(floor(2)).ms!));
-  const js = run([...self, 'js']);
+  rows.floor.push(Math.min(one, runSandboxed(floor(2)).ms!));
+  const js = runSandboxed([...self, 'js']);
   rows.validate.push(js.validateMs!);
   rows.encode.push(js.encodeMs!);
   console.error(`rep ${rep}: library ${rows.library.at(-1)!.toFixed(1)}, addon alone ${rows.addon.at(-1)!.toFixed(1)}, best C floor ${rows.floor.at(-1)!.toFixed(1)} ms`);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const best = median(rows.floor);
 // Each run's ratio to the floor of the same repetition, then their median: on a shared
 // machine the floor itself moves from run to run.

@@ -7,9 +7,13 @@
 // Prints one JSON line; exits 1 if the states differ. The event loop's delay is given for the
 // apply alone and for the apply plus the time the watch takes to catch up.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import * as rt from '../lib/index.js';
+import type { WatchState } from '../lib/index.js';
+import { loadLibrary } from './lib/library.js';
 import { differences, dumpedState } from '../test/helpers/watch-oracle.js';
 import { workload } from './lib/workload.js';
+
+// The shipped build (dist/), as users run it.
+const rt = await loadLibrary();
 
 if (process.env.RTNETLINK_SANDBOX !== '1') {
   console.error('benchmarks/watch.ts changes the network: run it as scripts/sandbox npx tsx benchmarks/watch.ts');
@@ -91,7 +95,7 @@ const applyMs = performance.now() - applied;
 const duringApply = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
 const eventsDuringApply = changes;
 // Caught up: every host end and every container address reported (IPv6 DAD ends later).
-const expected = (s: rt.WatchState) => s.links(null).filter((l) => /^h\d+$/.test(l.name)).length === n && s.addresses().filter((a) => a.family === 4 && a.link === 'eth0').length === n;
+const expected = (s: WatchState) => s.links(null).filter((l) => /^h\d+$/.test(l.name)).length === n && s.addresses().filter((a) => a.family === 4 && a.link === 'eth0').length === n;
 while (!expected(state)) await sleep(5);
 const caughtUpMs = performance.now() - applied - applyMs;
 await quiet();

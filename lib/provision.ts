@@ -110,7 +110,7 @@ export function vethRequest(v: VethPlan): PreparedRequest {
 }
 
 /** Where IFLA_NET_NS_FD of the peer sits in a veth create starting at `at`. */
-export function peerNetnsFdOffset(b: Buffer, at: number): number {
+function peerNetnsFdOffset(b: Buffer, at: number): number {
   const end = at + b.readUInt32LE(at);
   const nest = (type: number, from: number, to: number): [number, number] => {
     const p = findAttrOffset(b, type, from, to);

@@ -4,7 +4,8 @@
 // does. Batches are `batch` calls awaited with Promise.all (mode 'calls'), or one ChangeList
 // of `batch` changes (mode 'list'); mode 'bare' is the addon alone (below). Prints one JSON line.
 const [op, batchText, countText, mode = 'calls'] = process.argv.slice(2);
-const rt = await import(process.env.RTNETLINK_MICRO_ENTRY ?? '../../dist/index.js');
+const entry = process.env.RTNETLINK_MICRO_ENTRY ?? new URL('../../dist/index.js', import.meta.url).href;
+const rt = await import(entry);
 const count = Number(countText);
 const batch = Number(batchText);
 const one = (k) => (op === 'up' ? rt.setLinkUp(2) : k % 2 ? rt.deleteAddress(2, '10.9.0.1/24') : rt.addAddress(2, '10.9.0.1/24'));
@@ -35,7 +36,7 @@ async function measure(n) {
 // encoding, queue, promise or decoding per op. What is left is the addon call and the kernel,
 // the least any JS API over this addon can cost.
 // A module beside the entry, with the entry's extension (dist/*.js, or lib/*.ts through tsx).
-const sibling = (file) => new URL(file + process.env.RTNETLINK_MICRO_ENTRY.slice(-3), process.env.RTNETLINK_MICRO_ENTRY).href;
+const sibling = (file) => new URL(file + entry.slice(-3), entry).href;
 const bare = mode === 'bare' ? await bareExchange() : undefined;
 async function bareExchange() {
   const { native } = await import(sibling('./native'));

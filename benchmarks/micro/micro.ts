@@ -6,16 +6,18 @@
 // Each measurement in its own sandbox, interleaved. The JS side is the shipped build
 // (dist/, `npm run build` first) under plain Node, as users run it; --source runs lib/ through tsx.
 //   npx tsx benchmarks/micro/micro.ts [--count 20000] [--reps 3] [--source]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { staleSources } from '../../scripts/stale-dist.js';
+import { median, runSandboxed } from '../lib/sandboxed.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, reps: { type: 'string', default: '3' }, source: { type: 'boolean', default: false } } });
 
 const child = fileURLToPath(new URL('./micro-child.mjs', import.meta.url));
 const distEntry = new URL('../../dist/index.js', import.meta.url);
-if (!values.source && !existsSync(distEntry)) throw new Error('dist/ is missing: run `npm run build` first, or pass --source');
+if (!values.source && staleSources().length > 0) throw new Error('dist/ is missing or older than lib/: run `npm run build` first, or pass --source');
 const jsArgv = (op: string, batch: number, mode: Mode) => [
   process.execPath,
   ...(values.source ? ['--import', 'tsx'] : []),
@@ -29,12 +31,7 @@ if (!existsSync(bin) || statSync(bin).mtimeMs < statSync('benchmarks/micro/micro
   execFileSync('cc', ['-O2', '-pthread', '-o', bin, 'benchmarks/micro/micro.c']);
 }
 const count = values.count!;
-const run = (argv: string[]) => {
-  const r = spawnSync('scripts/sandbox', ['sh', '-c', 'ip link add m0 type bridge && exec "$@"', 'x', ...argv], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!).usPerOp as number;
-};
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const run = (argv: string[]) => runSandboxed(['sh', '-c', 'ip link add m0 type bridge && exec "$@"', 'x', ...argv]).usPerOp!;
 const rows: string[] = [];
 // A batch from JS is either 64 calls awaited together, or one ChangeList of 64 changes; 'bare'
 // is the addon alone with the library's request bytes (micro-child.mjs).

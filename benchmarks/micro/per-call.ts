@@ -25,14 +25,9 @@ await withConnection(undefined, async (c) => {
   conn = c;
 });
 const fd = await native.openNetlink(-1, 0, []);
-// RTM_NEWLINK, NLM_F_REQUEST|NLM_F_ACK, ifinfomsg { index, flags IFF_UP, change IFF_UP }.
-const request = Buffer.alloc(32);
-request.writeUInt32LE(32, 0);
-request.writeUInt16LE(16, 4);
-request.writeUInt16LE(5, 6);
-request.writeInt32LE(index, 20);
-request.writeUInt32LE(1, 24);
-request.writeUInt32LE(1, 28);
+// The library's own bytes for the same request, encoded once (seq set per exchange).
+const { encodeForAddon } = await libraryModule<typeof import('../../lib/connection.js')>('connection');
+const request = encodeForAddon([linkUpRequest(index)]).bytes;
 const answers = Buffer.alloc(64 * 1024);
 let seq = 0;
 

@@ -309,9 +309,9 @@ function headerOf(m: NetlinkMessage): Buffer {
 /**
  * NLMSG_ERROR: an ACK (error 0) or a refusal (negative errno). By default in the NLM_F_CAPPED
  * form (only the request's header echoed, as with NETLINK_CAP_ACK); `capped: false` echoes the
- * whole request, which needs the request message itself.
+ * whole request, which needs the request message itself. `port`: its nlmsg_pid (default 0).
  */
-export function ack(req: number | NetlinkMessage, error = 0, extAck?: ExtAck, opts: { capped?: boolean } = {}): Buffer {
+export function ack(req: number | NetlinkMessage, error = 0, extAck?: ExtAck, opts: { capped?: boolean; port?: number } = {}): Buffer {
   const r = typeof req === 'number' ? fakeRequestHeader(req) : req;
   const capped = opts.capped ?? true;
   const echoed = capped ? headerOf(r) : Buffer.concat([headerOf(r), r.payload, Buffer.alloc(align4(r.payload.length) - r.payload.length)]);
@@ -319,7 +319,8 @@ export function ack(req: number | NetlinkMessage, error = 0, extAck?: ExtAck, op
   errno.writeInt32LE(error, 0);
   const tlvs = extAck ? extAckTlvs(extAck) : Buffer.alloc(0);
   const flags = (capped ? NLM_F_CAPPED : 0) | (extAck ? NLM_F_ACK_TLVS : 0);
-  return message(NLMSG_ERROR, flags, r.seq, Buffer.concat([errno, echoed, tlvs]));
+  // The kernel addresses its answer to the asking socket's port (nlmsg_pid).
+  return message(NLMSG_ERROR, flags, r.seq, Buffer.concat([errno, echoed, tlvs]), opts.port);
 }
 
 /** NLMSG_DONE ending a dump, optionally with an error (and ext-ack text) or NLM_F_DUMP_INTR. */

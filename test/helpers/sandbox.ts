@@ -37,6 +37,11 @@ export function ipv4Of(dev: string, netns?: string, opts: { broadcast?: boolean 
   return (link?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}${opts.broadcast && a.broadcast ? ` brd ${a.broadcast}` : ''}`);
 }
 
+/** Whether `dev` is administratively up, as `ip -json` reports it. */
+export function linkIsUp(dev: string, netns?: string): boolean {
+  return ipJson<{ flags: string[] }[]>(['link', 'show', 'dev', dev], netns)[0]!.flags.includes('UP');
+}
+
 export function ip(args: string[], netns?: string): string {
   return execFileSync('ip', [...(netns ? ['-n', netns] : []), ...args], { encoding: 'utf8' });
 }

@@ -1,13 +1,12 @@
 // changeList(): many small changes sent together and resolved once, each with its own outcome,
 // checked against the kernel's state as `ip -json` reports it.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { inSandbox, ip, ipJson, ipv4Of, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
+import { inSandbox, ip, ipJson, ipv4Of, linkIsUp, resetSandbox, sandboxSkipReason } from '../helpers/sandbox.js';
 
 const rt = await import('../../lib/index.js');
 const { native } = await import('../../lib/native.js');
 
 const addressesOf = (dev: string, netns?: string) => ipv4Of(dev, netns, { broadcast: true });
-const isUp = (dev: string, netns?: string) => ipJson<{ flags: string[] }[]>(['link', 'show', 'dev', dev], netns)[0]!.flags.includes('UP');
 
 describe.skipIf(!inSandbox)(`changeList (real kernel)${sandboxSkipReason ? ` — skipped: ${sandboxSkipReason}` : ''}`, () => {
   beforeEach(() => resetSandbox());
@@ -40,9 +39,7 @@ describe.skipIf(!inSandbox)(`changeList (real kernel)${sandboxSkipReason ? ` —
   it('applies links up, addresses and routes in order inside a namespace, in one exchange', async () => {
     const pb = await rt.createNamespace('pb');
     await rt.createVethPair({ name: 'veth-pb-h', peer: { name: 'veth-pb', netns: pb } });
-    const inline: number[] = [];
-    const original = native.transactInline;
-    native.transactInline = (...args: Parameters<typeof original>) => (inline.push(args[3]), original(...args));
+    const inline = vi.spyOn(native, 'transactInline');
     let result;
     try {
       result = await pb
@@ -53,14 +50,13 @@ describe.skipIf(!inSandbox)(`changeList (real kernel)${sandboxSkipReason ? ` —
         .addRoute({ to: 'default', via: '192.168.0.60' })
         .send();
     } finally {
-      native.transactInline = original;
       pb.close();
     }
     expect(result).toEqual({ failed: 0, errors: [undefined, undefined, undefined, undefined] });
     // Links up go by name (the kernel looks it up); the address needs veth-pb's index: one
     // GETLINK, then the 4 changes at once.
-    expect(inline).toEqual([1, 4]);
-    expect(isUp('lo', 'pb') && isUp('veth-pb', 'pb')).toBe(true);
+    expect(inline.mock.calls.map((args) => args[3])).toEqual([1, 4]);
+    expect(linkIsUp('lo', 'pb') && linkIsUp('veth-pb', 'pb')).toBe(true);
     expect(addressesOf('veth-pb', 'pb')).toEqual(['192.168.0.56/24 brd 192.168.0.255']);
     expect(ipJson(['route', 'show', 'default'], 'pb')).toMatchObject([{ dst: 'default', gateway: '192.168.0.60', dev: 'veth-pb' }]);
   });
@@ -83,7 +79,7 @@ describe.skipIf(!inSandbox)(`changeList (real kernel)${sandboxSkipReason ? ` —
     expect(result.errors[1]).toMatchObject({ operation: 'RTM_NEWADDR', object: '10.0.0.1/24 dev brd1' });
     expect(result.errors[2]).toMatchObject({ operation: 'RTM_GETLINK', object: 'nosuchlink' });
     expect(addressesOf('brd1')).toEqual(['10.0.0.1/24', '10.0.2.1/24']);
-    expect(isUp('brd1')).toBe(true);
+    expect(linkIsUp('brd1')).toBe(true);
   });
 
   it('checks each change when it is added: a bad one throws with a code and is not added', async () => {

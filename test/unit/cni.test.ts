@@ -153,9 +153,16 @@ describe('the daemon', () => {
     const daemon = await startCniDaemon({ socket: join(dir, 'cni.sock'), allowUids: [process.getuid!()] });
     const client = createConnection({ path: daemon.socket, allowHalfOpen: true });
     client.on('error', () => {});
-    const reply = new Promise<Buffer>((resolve) => client.once('data', resolve));
+    // The whole reply: the daemon ends its side once it is written.
+    const chunks: Buffer[] = [];
+    client.on('data', (c: Buffer) => chunks.push(c));
+    const reply = new Promise<Buffer>((resolve) => client.once('end', () => resolve(Buffer.concat(chunks))));
     client.write(encodeRequest({ env: { CNI_COMMAND: 'VERSION' }, stdin: Buffer.from('{"cniVersion":"1.0.0"}') }));
-    expect((await reply).length).toBeGreaterThan(0);
+    // A VERSION result (status 0), not the refusal a peer it does not allow would get.
+    const frame = await reply;
+    expect(frame.readUInt32LE(0)).toBe(0);
+    expect(frame.readUInt32LE(4)).toBe(frame.length - 8);
+    expect(JSON.parse(frame.subarray(8).toString())).toMatchObject({ cniVersion: '1.0.0', supportedVersions: expect.arrayContaining(['1.0.0']) });
     // The client neither ends nor closes: close() must not wait for it.
     const outcome = await Promise.race([daemon.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 5 s'), 5000))]);
     client.destroy();

@@ -1,9 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttrWriter, ByteWriter, DecodeError, EncodeError } from '../../lib/netlink/attributes.js';
 import { type BridgeInfoData, type VxlanInfoData, linkKinds } from '../../lib/netlink/kinds/index.js';
 import { type LinkMessage, decodeLink, encodeLink, linkIndexes } from '../../lib/netlink/link.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, type NetlinkMessage, parseMessages } from '../../lib/netlink/message.js';
 import * as rt from '../../lib/netlink/rtnetlink.js';
+import { linkUpRequest } from '../../lib/route/links.js';
+import { interfaceName } from '../helpers/arbitraries.js';
 import { type FixtureMessage, allFixtures, encodeLike, lastSent, loadFixture, pick, withoutPid } from './codec-fixtures.js';
 
 const CREATE = NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE;
@@ -304,10 +307,8 @@ describe('malformed link messages throw DecodeError', () => {
 });
 
 describe('link flag changes written directly (encodeLinkFlags, what linkUpRequest sends)', () => {
-  it('are byte for byte what the field table encodes for the same message', async () => {
-    const fc = (await import('fast-check')).default;
-    const { linkUpRequest } = await import('../../lib/route/links.js');
-    const link = fc.oneof(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.stringMatching(/^[a-z0-9_-]{1,15}$/).filter((n) => n !== '.' && n !== '..'), fc.constantFrom('ü', 'eth0', 'ж-1'));
+  it('are byte for byte what the field table encodes for the same message', () => {
+    const link = fc.oneof(fc.integer({ min: 1, max: 2 ** 31 - 1 }), interfaceName);
     const group = fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { nil: undefined });
     fc.assert(
       fc.property(link, fc.boolean(), group, fc.integer({ min: 0, max: 2 ** 32 - 1 }), (l, up, g, seq) => {

@@ -789,10 +789,16 @@ describe('plain ACKs of one-message requests, counted while the reply is split',
 });
 
 describe('item 16: malformed replies', () => {
-  it.each(malformed)('%s → DecodeError for the affected request only', async (_name, build, breaks) => {
-    const { kernel, conn } = setup((reqs) => [ack(reqs[0]!.seq), build(reqs[1]!.seq), ack(reqs[2]!.seq)]);
-    const [good, bad] = [conn.request(link('good'), op('good', { timeout: 2000 })), conn.request(link('bad'), op('bad', { timeout: 2000 }))];
-    const third = conn.request(link('third'), op('third', { timeout: 2000 }));
+  // On the I/O thread, and inline on the calling thread (where plain ACKs are counted while
+  // the reply is split).
+  const modes = [
+    ['', (h: Handler) => setup(h), false],
+    [' (inline)', (h: Handler) => setupInline(h), true],
+  ] as const;
+  it.each(modes.flatMap(([mode, make, inline]) => malformed.map(([name, build, breaks]) => [`${name}${mode}`, build, breaks, make, inline] as const)))('%s → DecodeError for the affected request only', async (_name, build, breaks, make, inline) => {
+    const { kernel, conn } = make((reqs) => [ack(reqs[0]!.seq), build(reqs[1]!.seq), ack(reqs[2]!.seq)]);
+    const [good, bad] = [conn.request(link('good'), op('good', { timeout: 2000, inline })), conn.request(link('bad'), op('bad', { timeout: 2000, inline }))];
+    const third = conn.request(link('third'), op('third', { timeout: 2000, inline }));
     expect(await good).toEqual({ messages: [] });
     const e = await rejection(bad);
     expect(e).toBeInstanceOf(DecodeError);
@@ -801,7 +807,7 @@ describe('item 16: malformed replies', () => {
     // The third answer is intact, but after broken framing the stream cannot be split further.
     if (breaks === 'framing') expect(await rejection(third)).toBeInstanceOf(DecodeError);
     else expect(await third).toEqual({ messages: [] });
-    expect(kernel.calls).toHaveLength(1);
+    expect(inline ? (kernel as InlineFakeKernel).inlineCalls : kernel.calls).toHaveLength(1);
     // The connection stays usable.
     kernel.handler = (reqs) => reqs.map((r) => ack(r.seq));
     expect(await conn.request(link('after'), op('after'))).toEqual({ messages: [] });

@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { staleSources } from '../../scripts/stale-dist.js';
 
 const LIB = join(dirname(fileURLToPath(import.meta.url)), '../../lib');
 
@@ -72,15 +73,7 @@ describe('first-call cost', () => {
     const { execFileSync } = await import('node:child_process');
     // The shipped build, as users load it: it must be the build of these sources.
     const dist = join(LIB, '../dist');
-    const stale = sources(LIB).filter((f) => {
-      const built = join(dist, f.slice(LIB.length + 1).replace(/\.ts$/, '.js'));
-      try {
-        return statSync(built).mtimeMs < statSync(f).mtimeMs;
-      } catch {
-        return true;
-      }
-    });
-    expect(stale.map((f) => f.slice(LIB.length + 1)), 'dist/ is older than these sources: run `npm run build`').toEqual([]);
+    expect(staleSources(), 'dist/ is older than these sources: run `npm run build`').toEqual([]);
     // A fresh process: which of Node's internal modules are loaded after importing the library
     // and a request through the connection (a fake transport: no kernel needed).
     const script = `

@@ -41,13 +41,6 @@ describe('ByteWriter', () => {
   });
 });
 
-/** A message with its nlmsg_pid set to `port`. */
-function toPort(m: Buffer, port: number): Buffer {
-  const out = Buffer.from(m);
-  out.writeUInt32LE(port, 12);
-  return out;
-}
-
 describe('splitMessages with takeAck', () => {
   it('offers exactly the plain ACKs, and leaves out only the ones taken', () => {
     const plain = ack(7);
@@ -56,7 +49,7 @@ describe('splitMessages with takeAck', () => {
     const uncapped = ack({ type: 16, flags: 5, seq: 10, pid: 0, payload: Buffer.alloc(16) }, 0, undefined, { capped: false });
     const data = message(16, 0, 11, Buffer.alloc(16));
     // As the kernel sends them: addressed to the asking socket's port.
-    const addressed = toPort(ack(14), 4242);
+    const addressed = ack(14, 0, undefined, { port: 4242 });
     const buf = datagram(plain, refusal, warning, uncapped, data, done(12), ack(13), addressed);
     const offered: number[] = [];
     const { messages, error } = splitMessages(buf, (seq) => (offered.push(seq), seq === 7 || seq === 14));
@@ -67,7 +60,7 @@ describe('splitMessages with takeAck', () => {
 
   it('agrees with the plain split on any input: same error, same messages but the ACKs it took', () => {
     const messageArb = fc.oneof(
-      fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })).map(([seq, port]) => toPort(ack(seq), port)),
+      fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })).map(([seq, port]) => ack(seq, 0, undefined, { port })),
       fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: -200, max: 0 })).map(([seq, e]) => ack(seq, e)),
       fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 100 }), fc.uint8Array({ maxLength: 40 })).map(([type, seq, p]) => message(type, 0, seq, p)),
     );

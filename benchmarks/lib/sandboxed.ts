@@ -1,0 +1,22 @@
+// What the interleaved benchmarks share: a program run in its own sandbox, whose last JSON line
+// is its measurement, and the median of repeated measurements.
+import { execFileSync, spawnSync } from 'node:child_process';
+
+/** Runs `argv` inside scripts/sandbox and returns the last JSON line it printed. */
+export function runSandboxed(argv: string[]): Record<string, number> {
+  const r = spawnSync('scripts/sandbox', argv, { encoding: 'utf8' });
+  const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (r.status !== 0 || !line) throw new Error(`${argv.join(' ')}: ${r.stderr.slice(-1000)}`);
+  return JSON.parse(line) as Record<string, number>;
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** The C floor's binary, built if needed; its W(n) setup with `flags`. */
+export function floorSetup(n: number, flags: string[]): string[] {
+  execFileSync('make', ['-s', '-C', 'benchmarks/peers/c']);
+  return ['benchmarks/peers/c/floor', ...flags, String(n), 'setup'];
+}
+
+/** The library's bulk path on W(n) setup (benchmarks/lib-runner.ts). */
+export const librarySetup = (n: number): string[] => [process.execPath, '--import', 'tsx', 'benchmarks/lib-runner.ts', 'bulk', String(n), 'setup'];
