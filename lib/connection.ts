@@ -123,6 +123,10 @@ interface Pending {
   settled: boolean;
   /** Sent, and its deadline passed: the transact it is in may be stopped for it. */
   expired: boolean;
+  /** Set while its answers are dispatched: its plain ACK was counted while splitting. */
+  ackTaken: boolean;
+  /** Set while its answers are dispatched: its last answer was absorbed. */
+  allAbsorbed: boolean;
   resolve(r: Settled): void;
   reject(e: Error): void;
   onAbort?: () => void;
@@ -308,14 +312,20 @@ export class Connection extends EventEmitter {
         interrupted: false,
         settled: false,
         expired: false,
+        ackTaken: false,
+        allAbsorbed: false,
+        // Every field is present from the start, so every request has one shape and the
+        // property reads in flush and dispatch stay monomorphic.
+        each,
+        errors: each ? new Array<Error | undefined>(each.length).fill(undefined) : undefined,
+        answered: each ? new Uint8Array(each.length) : undefined,
+        failure: undefined,
+        warning: undefined,
+        onAbort: undefined,
+        timer: undefined,
         resolve,
         reject,
       };
-      if (each) {
-        p.each = each;
-        p.errors = new Array<Error | undefined>(each.length).fill(undefined);
-        p.answered = new Uint8Array(each.length);
-      }
       if (opts.signal) {
         const signal = opts.signal;
         p.onAbort = () => this.drop(p, abortReason(signal));
@@ -430,7 +440,9 @@ export class Connection extends EventEmitter {
       hasDump ||= p.dump;
       waitUntil = Math.max(waitUntil, p.deadline);
     }
-    this.queue.splice(0, taken);
+    // Usually everything queued goes: emptying the array is cheaper than splicing it.
+    if (taken === this.queue.length) this.queue.length = 0;
+    else this.queue.splice(0, taken);
     return batch.length === 0 ? undefined : { batch, firstSeq, seqCount, expected, bytes, waitUntil };
   }
 
@@ -501,7 +513,7 @@ export class Connection extends EventEmitter {
     // nothing else. For requestEach()'s messages their order does not matter. A one-message
     // request's ACK is the last thing the kernel sends for it, after any echo: the echo is still
     // absorbed below, and a second answer after it is ignored, as it would have been.
-    const acked = new Set<Pending>();
+    // (p.ackTaken and p.allAbsorbed are flags of this one dispatch: a request is dispatched once.)
     const takeAck = (seq: number): boolean => {
       const p = pendingOf(seq);
       if (!p || p.settled) return false;
@@ -510,25 +522,24 @@ export class Connection extends EventEmitter {
         return true;
       }
       if (p.dump || p.seqCount !== 1 || p.expected !== 1) return false;
-      if (p.answers === 0) acked.add(p);
+      if (p.answers === 0) p.ackTaken = true;
       p.answers++;
       return true;
     };
     const { messages, error } = splitMessages(replies, takeAck);
-    const warnings: Warning[] = [];
-    // Requests whose last answer was absorbed: what comes after it for them is ignored.
-    const answered = new Set<Pending>();
+    let warnings: Warning[] | undefined;
     for (const m of messages) {
       const p = pendingOf(m.seq);
-      if (!p || p.settled || answered.has(p)) continue;
-      if (acked.has(p) && (m.type === NLMSG_ERROR || m.type === NLMSG_DONE)) continue;
+      // After a request's last answer was absorbed, what comes for it is ignored.
+      if (!p || p.settled || p.allAbsorbed) continue;
+      if (p.ackTaken && (m.type === NLMSG_ERROR || m.type === NLMSG_DONE)) continue;
       try {
-        this.absorb(p, m, warnings);
+        this.absorb(p, m, (warnings ??= []));
       } catch (e) {
         p.failure ??= toError(e);
         p.answers = p.expected;
       }
-      if (p.answers >= p.expected && !acked.has(p)) answered.add(p);
+      if (p.answers >= p.expected && !p.ackTaken) p.allAbsorbed = true;
     }
     // Settled in the order they were sent, which is the order the kernel answered them.
     for (const p of batch) {
@@ -541,7 +552,7 @@ export class Connection extends EventEmitter {
       else this.settle(p, new TimeoutError(describe(p.opts), p.timeoutMs));
     }
     // After every request is settled, so a throwing listener cannot strand one.
-    for (const w of warnings) this.emit('warning', w);
+    if (warnings) for (const w of warnings) this.emit('warning', w);
   }
 
   /** The messages of an each-request the exchange ended without an answer to: each gets the

@@ -125,7 +125,13 @@ export class ByteWriter {
 
   /** A copy of what was written (the writer may be reused). */
   take(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.length));
+    // Buffer.from(view) goes through its generic array-like path; a request is usually a few
+    // dozen bytes, which a plain loop copies faster than a call into the runtime.
+    const n = this.length;
+    const out = Buffer.allocUnsafe(n);
+    if (n > 256) this.buf.copy(out, 0, 0, n);
+    else for (let i = 0; i < n; i++) out[i] = this.buf[i]!;
+    return out;
   }
 }
 

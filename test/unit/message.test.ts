@@ -22,6 +22,22 @@ describe('ByteWriter', () => {
     );
   });
 
+  it('take() returns a copy of what was written, short or long, that later writes leave alone', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.uint8Array({ minLength: 1, maxLength: 40 }), (first, second) => {
+        const w = new ByteWriter(16);
+        w.bytes(first);
+        const taken = w.take();
+        expect(taken).toEqual(Buffer.from(first));
+        // The writer is reused from the start, as the connection's shared writer is.
+        w.length = 0;
+        w.bytes(second);
+        expect(taken).toEqual(Buffer.from(first));
+        expect(w.take()).toEqual(Buffer.from(second));
+      }),
+    );
+  });
+
   it('refuses what does not fit rather than truncating it', () => {
     const w = new ByteWriter();
     for (const [write, v] of [
