@@ -93,7 +93,8 @@ export class ChangeList {
    */
   setLinkUp(link: LinkRef): this {
     // By name too: the kernel finds the link itself, no lookup needed.
-    return this.add([], () => linkUpRequest(link, true));
+    this.checkNotSent();
+    return this.keep(linkUpRequest(link, true));
   }
 
   /**
@@ -105,7 +106,8 @@ export class ChangeList {
    * ```
    */
   setLinkDown(link: LinkRef): this {
-    return this.add([], () => linkUpRequest(link, false));
+    this.checkNotSent();
+    return this.keep(linkUpRequest(link, false));
   }
 
   /**
@@ -119,6 +121,10 @@ export class ChangeList {
   addAddress(link: LinkRef, cidr: string, opts: Omit<AddAddressOptions, 'netns'> = {}): this {
     linkSelector(link);
     refuseNetns(opts, 'opts.netns', NOT_PER_CHANGE);
+    if (typeof link === 'number') {
+      this.checkNotSent();
+      return this.keep(addressRequest(link, cidr, opts));
+    }
     return this.add([link], ([index]) => addressRequest(index!, cidr, opts, link));
   }
 
@@ -132,6 +138,10 @@ export class ChangeList {
    */
   deleteAddress(link: LinkRef, cidr: string): this {
     linkSelector(link);
+    if (typeof link === 'number') {
+      this.checkNotSent();
+      return this.keep(deleteAddressRequest(link, cidr));
+    }
     return this.add([link], ([index]) => deleteAddressRequest(index!, cidr, link));
   }
 
@@ -245,6 +255,13 @@ export class ChangeList {
     const indexes = named ? links.map((l) => (typeof l === 'string' ? PLACEHOLDER_INDEX : l)) : (links as (number | undefined)[]);
     const request = build(indexes);
     if (named) this.named.push({ at: this.requests.length, links, build });
+    this.requests.push(request);
+    return this;
+  }
+
+  /** A change that needs no name resolved, built (so checked) by the caller after
+   *  checkNotSent(): kept as it is, without the builder add() keeps for names. */
+  private keep(request: PreparedRequest): this {
     this.requests.push(request);
     return this;
   }

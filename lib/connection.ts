@@ -221,11 +221,17 @@ export class Connection extends EventEmitter {
   async requestEach(requests: readonly PreparedRequest[], opts: Omit<RequestOptions, 'inline'>): Promise<(Error | undefined)[]> {
     const parts: Promise<Settled>[] = [];
     for (let at = 0; at < requests.length; at += INLINE_MAX_MESSAGES) {
-      const part = requests.slice(at, at + INLINE_MAX_MESSAGES);
-      const each = part.map((r) => r.opts);
+      const count = Math.min(INLINE_MAX_MESSAGES, requests.length - at);
+      const encoders = new Array<Encoder>(count);
+      const each = new Array<RequestOptions>(count);
       let inline = true;
-      for (const o of each) inline &&= o.inline === true;
-      parts.push(this.enqueue(part.map((r) => r.encode), part.length, false, { ...opts, inline }, true, each));
+      for (let k = 0; k < count; k++) {
+        const r = requests[at + k]!;
+        encoders[k] = r.encode;
+        each[k] = r.opts;
+        inline &&= r.opts.inline === true;
+      }
+      parts.push(this.enqueue(encoders, count, false, { ...opts, inline }, true, each));
     }
     const settled = await Promise.all(parts);
     return settled.length === 1 ? settled[0]!.errors! : settled.flatMap((s) => s.errors!);

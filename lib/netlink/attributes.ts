@@ -120,7 +120,13 @@ export class ByteWriter {
     return this;
   }
   bytes(b: Uint8Array): this { const at = this.reserve(b.length); this.buf.set(b, at); return this; }
-  zeros(n: number): this { const at = this.reserve(n); this.buf.fill(0, at, this.length); return this; }
+  zeros(n: number): this {
+    const at = this.reserve(n);
+    // Mostly 0 to 3 bytes of padding: Buffer.fill checks its arguments at a cost of its own.
+    if (n > 16) this.buf.fill(0, at, this.length);
+    else for (let i = at; i < this.length; i++) this.buf[i] = 0;
+    return this;
+  }
   pad(): this { return this.zeros(align4(this.length) - this.length); }
 
   /** A copy of what was written (the writer may be reused). */

@@ -27,6 +27,8 @@ import {
   writeAttrs,
   writeNest,
   writeString,
+  storeU16,
+  storeU32,
 } from './attributes.js';
 import { type LinkBodyCodec, type LinkInfoData, linkKinds } from './kinds/index.js';
 import { type NetlinkMessage, writeMessage } from './message.js';
@@ -176,8 +178,24 @@ export function encodeLink(w: ByteWriter, type: number, flags: number, seq: numb
 
 /** struct ifinfomsg. */
 function writeIfinfomsg(w: ByteWriter, family: number, type: number, index: number, flags: number, change: number): void {
-  w.u8(family).u8(0).u16(type).i32(index).u32(flags).u32(change);
+  if ((family & 0xff) !== family || (type & 0xffff) !== type || (index | 0) !== index || !fitsU32(flags) || !fitsU32(change)) {
+    // The checked writes, which throw the error naming what does not fit.
+    w.u8(family).u8(0).u16(type).i32(index).u32(flags).u32(change);
+    return;
+  }
+  // Checked once, then one reserve and plain stores: every link request writes this.
+  const at = w.reserve(IFINFOMSG_LEN);
+  const b = w.buf;
+  b[at] = family;
+  b[at + 1] = 0;
+  storeU16(b, at + 2, type);
+  storeU32(b, at + 4, index);
+  storeU32(b, at + 8, flags);
+  storeU32(b, at + 12, change);
 }
+
+/** What ByteWriter.u32 accepts: an integer from -2^31 to 2^32-1. */
+const fitsU32 = (v: number): boolean => v >= -0x80000000 && v <= 0xffffffff && Math.floor(v) === v;
 
 /**
  * An RTM_NEWLINK that changes a link's flags (and its group), naming it by index or by name:
