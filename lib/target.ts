@@ -83,3 +83,13 @@ export function netnsLabel(netns: NetnsRef | undefined): string | undefined {
 export type { PreparedRequest };
 
 export const send = (conn: Connection, r: PreparedRequest) => conn.request(r.encode, r.opts);
+
+const ignoreReply = (): void => {};
+
+/** Sends one request in `netns` and resolves once the kernel acknowledged it. In the caller's
+ *  own namespace no async function wraps it: an awaited small request costs mostly promises,
+ *  and every async layer adds its own. */
+export function sendIn(netns: NetnsRef | undefined, r: PreparedRequest): Promise<void> {
+  if (netns === undefined) return hostConnection(NETLINK_ROUTE).request(r.encode, r.opts).then(ignoreReply);
+  return withConnection(netns, (conn) => send(conn, r)).then(ignoreReply);
+}

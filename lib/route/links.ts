@@ -8,7 +8,7 @@ import { AttrReader, readU16, readU32, readU8, type ByteWriter } from '../netlin
 import { decodeLink, encodeLink, encodeLinkFlags, linkIndexes, readStats64, type LinkMessage, type Stats64 } from '../netlink/link.js';
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
-import { netnsLabel, send, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
+import { netnsLabel, send, sendIn, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
 import { quoteText, validateIfIndex, validateInterfaceName } from '../validate.js';
 import { abortSignal, flag, ifname, ipAddress, linkGroup, linkRef, mac, mtu, netnsRef, netnsShape, port, u32 } from '../fields.js';
 import { custom, integer, object, oneOf, optional, fieldPath } from '../schema.js';
@@ -723,10 +723,16 @@ export const setLinkUp = (link: LinkRef, opts: NetnsOption = {}): Promise<void> 
 export const setLinkDown = (link: LinkRef, opts: NetnsOption = {}): Promise<void> => setLinkFlag(link, false, opts);
 
 /** setLink(link, { up }) as linkUpRequest writes it: the commonest call, without the field table. */
-async function setLinkFlag(link: LinkRef, up: boolean, opts: NetnsOption): Promise<void> {
-  checkNetnsOption(opts);
-  const r = linkUpRequest(link, up);
-  await withConnection(opts.netns, (conn) => send(conn, r));
+function setLinkFlag(link: LinkRef, up: boolean, opts: NetnsOption): Promise<void> {
+  let r: PreparedRequest;
+  try {
+    checkNetnsOption(opts);
+    r = linkUpRequest(link, up);
+  } catch (e) {
+    // Not an async function (see sendIn): a bad argument still rejects rather than throws.
+    return Promise.reject(e);
+  }
+  return sendIn(opts.netns, r);
 }
 
 /** The index of `bridge`, after checking that it is one: the kernel would first detach a link
