@@ -61,6 +61,9 @@ export interface UdpOptions extends Omit<dgram.SocketOptions, 'type' | 'reuseAdd
 }
 
 const anyPort = custom<number>('a port number', (v, path) => validatePort(v, path, 0));
+// As Node's net options are checked (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE), not as the
+// library's netlink options: these are net.Server's and net.Socket's own.
+const nonNegativeInt = custom<number>('an integer from 0 to 2147483647', (v, path) => validateInt(v, path, 0, 0x7fffffff));
 const hostAddress = custom<string>('an IP address', (v, path) => (parseAddress(v as string, path), v as string));
 
 const listenOptions = object<ListenOptions>(
@@ -69,7 +72,7 @@ const listenOptions = object<ListenOptions>(
     ...passThroughFields(['allowHalfOpen', 'pauseOnConnect', 'noDelay', 'keepAlive', 'keepAliveInitialDelay', 'highWaterMark']),
     port: anyPort,
     host: optional(hostAddress),
-    backlog: optional(custom<number>('an integer from 0 to 2147483647', (v, path) => validateInt(v, path, 0, 0x7fffffff))),
+    backlog: optional(nonNegativeInt),
     server: optional(custom<net.Server>('a net.Server', (v, path) => {
       if (!(v instanceof net.Server)) throw new ArgumentError('ERR_INVALID_ARG_TYPE', path, `must be a net.Server, received ${describeValue(v)}`);
       return v;
@@ -85,7 +88,7 @@ const connectOptions = object<ConnectOptions>(
     port: custom<number>('a port number', (v, path) => validatePort(v, path, 1)),
     localAddress: optional(hostAddress),
     localPort: optional(anyPort),
-    timeout: optional(custom<number>('a non-negative integer', (v, path) => validateInt(v, path, 0, 0x7fffffff))),
+    timeout: optional(nonNegativeInt),
     signal: optional(abortSignal),
     allowHalfOpen: optional(flag),
   },
@@ -181,7 +184,7 @@ export async function connect(netns: NetnsRef, options: ConnectOptions): Promise
   const o = connectOptions.check(options, 'options');
   const remote = parseAddress(o.host, 'options.host');
   const local = o.localAddress !== undefined ? parseAddress(o.localAddress, 'options.localAddress', { family: remote.family }) : undefined;
-  const timeout = o.timeout === undefined ? 0 : validateInt(o.timeout, 'options.timeout', 0, 0x7fffffff);
+  const timeout = o.timeout ?? 0;
   const signal = validateAbortSignal(o.signal, 'options.signal');
   if (signal?.aborted) throw abortError(signal);
 

@@ -266,7 +266,10 @@ export async function cmdAdd(conf: BridgeNetConf, ctx: CallContext): Promise<Cni
       }
       const hostIndex = created.index!;
       undo.push(() => deleteLinkIndex(hostIndex));
-      const peerIndex = created.peer.index!;
+      // The create's echo names the container end (veth's IFLA_LINK); should a kernel leave it
+      // out, the end is found by its name rather than asked for as index 0.
+      const peerIndex = created.peer.index ?? (await withConnection(ns, (c) => findLink(c, env.ifname)))?.index;
+      if (peerIndex === undefined) throw new CniError(CniCode.KernelError, `the kernel did not report the container end of ${hostName}`);
       const hostSide: Promise<unknown>[] = [setLink(hostIndex, { alias: marker })];
       if (conf.hairpinMode) hostSide.push(setHairpin(host, hostIndex));
       if (conf.vlan) hostSide.push(addPortVlan(host, hostIndex, conf.vlan));
