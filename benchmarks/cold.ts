@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { staleSources } from '../scripts/stale-dist.js';
+import { median } from './lib/stats.js';
 import { workload } from './lib/workload.js';
 
 const { values } = parseArgs({ options: { samples: { type: 'string', default: '9' }, source: { type: 'boolean', default: false } } });
@@ -43,17 +44,14 @@ for (let i = 0; i < Number(values.samples); i++) {
     samples[kind].push(JSON.parse(line));
   }
 }
-const median = (kind: 'plain' | 'warmed', k: string) => {
-  const s = samples[kind].map((x) => x[k]!).sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-};
+const medianOf = (kind: 'plain' | 'warmed', k: string) => median(samples[kind].map((x) => x[k]!));
 console.log(`Cold cost of ${values.source ? 'lib/ through tsx' : 'dist/ (the shipped build)'}, median of ${samples.plain.length} fresh processes each (ms)\n`);
 console.log('| first request | process | first | warm | cold cost |\n|---|---|---:|---:|---:|');
 for (const [what, first, warm] of [['listLinks()', 'firstList', 'warmList'], ['applyTopology(W(1))', 'firstApply', 'warmApply']] as const) {
   for (const kind of ['plain', 'warmed'] as const) {
     const label = kind === 'plain' ? 'as loaded' : 'after warmUp()';
-    console.log(`| ${what} | ${label} | ${median(kind, first).toFixed(2)} | ${median(kind, warm).toFixed(2)} | ${(median(kind, first) - median(kind, warm)).toFixed(2)} |`);
+    console.log(`| ${what} | ${label} | ${medianOf(kind, first).toFixed(2)} | ${medianOf(kind, warm).toFixed(2)} | ${(medianOf(kind, first) - medianOf(kind, warm)).toFixed(2)} |`);
   }
 }
-console.log(`\nImport of the library: ${median('plain', 'importMs').toFixed(1)} ms; warmUp() itself: ${median('warmed', 'warmUpMs').toFixed(2)} ms.`);
-console.log(`Of the first listLinks(), garbage collection: ${median('plain', 'gcInFirstList').toFixed(2)} ms as loaded, ${median('warmed', 'gcInFirstList').toFixed(2)} ms after warmUp() (medians).`);
+console.log(`\nImport of the library: ${medianOf('plain', 'importMs').toFixed(1)} ms; warmUp() itself: ${medianOf('warmed', 'warmUpMs').toFixed(2)} ms.`);
+console.log(`Of the first listLinks(), garbage collection: ${medianOf('plain', 'gcInFirstList').toFixed(2)} ms as loaded, ${medianOf('warmed', 'gcInFirstList').toFixed(2)} ms after warmUp() (medians).`);

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { median } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, reps: { type: 'string', default: '3' }, child: { type: 'boolean', default: false } } });
 const n = Number(values.n);
@@ -65,17 +66,14 @@ function parent(): void {
     lib.push(runLibrary());
     floor.push(runFloor());
   }
-  const median = (rows: Row[], k: keyof Row) => {
-    const xs = rows.map((r) => r[k]!).sort((a, b) => a - b);
-    return xs[xs.length >> 1]!;
-  };
+  const medianOf = (rows: Row[], k: keyof Row) => median(rows.map((r) => r[k]!));
   const cores = availableParallelism();
   console.log(`W(${n}) setup, ms per container, median of ${lib.length} (${cores} cores)\n`);
   console.log('| | wall | CPU, whole process | CPU, JS thread | CPU / cores / wall |\n|---|---:|---:|---:|---:|');
   const row = (name: string, rows: Row[]) => {
-    const js = rows[0]!.jsThread === undefined ? '–' : median(rows, 'jsThread').toFixed(2);
-    const busy = median(rows, 'process') / cores / median(rows, 'wall');
-    console.log(`| ${name} | ${median(rows, 'wall').toFixed(2)} | ${median(rows, 'process').toFixed(2)} | ${js} | ${(busy * 100).toFixed(0)}% |`);
+    const js = rows[0]!.jsThread === undefined ? '–' : medianOf(rows, 'jsThread').toFixed(2);
+    const busy = medianOf(rows, 'process') / cores / medianOf(rows, 'wall');
+    console.log(`| ${name} | ${medianOf(rows, 'wall').toFixed(2)} | ${medianOf(rows, 'process').toFixed(2)} | ${js} | ${(busy * 100).toFixed(0)}% |`);
   };
   row('rtnetlink, bulk path', lib);
   row('C, pipelined, 2 threads', floor);

@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { median } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '3000' }, reps: { type: 'string', default: '3' }, child: { type: 'boolean' } } });
 const n = Number(values.n);
@@ -46,7 +47,7 @@ async function child(): Promise<void> {
 if (values.child) {
   await child();
 } else {
-  const runs = [];
+  const runs: Record<string, number>[] = [];
   for (let r = 0; r < Number(values.reps); r++) {
     const p = spawnSync('scripts/sandbox', [process.execPath, '--import', 'tsx', 'benchmarks/event-loop.ts', '--child', '--n', String(n)], { encoding: 'utf8', maxBuffer: 16 << 20 });
     const line = p.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
@@ -54,6 +55,6 @@ if (values.child) {
     runs.push(JSON.parse(line));
     console.log(line);
   }
-  const med = (k: string) => runs.map((x) => x[k] as number).sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+  const med = (k: string) => median(runs.map((x) => x[k] as number));
   console.log(`W(${n}) apply ${med('applyMs').toFixed(0)} ms; event loop p50 ${med('loopP50').toFixed(1)} ms, p99 ${med('loopP99').toFixed(1)} ms, max ${med('loopMax').toFixed(1)} ms (medians of ${runs.length})`);
 }

@@ -5,7 +5,8 @@
 // bulk path; each run in its own sandbox, the kernel settled before each. Prints the medians.
 //   npx tsx benchmarks/floor-extras.ts [--n 200] [--reps 8]
 import { parseArgs } from 'node:util';
-import { floorSetup, librarySetup, median, runSandboxed } from './lib/sandboxed.js';
+import { floorSetup, librarySetup, runSandboxed } from './lib/sandboxed.js';
+import { median } from './lib/stats.js';
 import { letKernelSettle } from './lib/settle.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '200' }, reps: { type: 'string', default: '8' } } });

@@ -2,9 +2,9 @@
 //   scripts/sandbox npx tsx benchmarks/parts.ts
 import * as rt from '../lib/index.js';
 import { buildTutorial, teardownTutorial } from '../examples/pb-and-jelly.js';
+import { median } from './lib/stats.js';
 
 const R = 25;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 async function time(label: string, fn: (i: number) => Promise<unknown>, before?: () => Promise<unknown>): Promise<void> {
   const xs: number[] = [];
   for (let i = 0; i < R; i++) {

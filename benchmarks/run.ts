@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { implementations } from './lib/implementations.js';
 import { renderChart } from './lib/chart.js';
 import { letKernelSettle } from './lib/settle.js';
+import { median } from './lib/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -65,11 +66,6 @@ for (let rep = 1; rep <= reps; rep++) {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 interface Stat {
   id: string;

@@ -7,7 +7,8 @@
 // `npm run build` first) unless RTNETLINK_BENCH_SOURCE=1.
 //   npm run build && npx tsx benchmarks/setup-parts.ts [--n 200] [--reps 5]
 import { parseArgs } from 'node:util';
-import { floorSetup, librarySetup, median, runSandboxed } from './lib/sandboxed.js';
+import { floorSetup, librarySetup, runSandboxed } from './lib/sandboxed.js';
+import { median } from './lib/stats.js';
 import { letKernelSettle } from './lib/settle.js';
 import { libraryModule, loadLibrary } from './lib/library.js';
 import { workload } from './lib/workload.js';

@@ -3,6 +3,7 @@
 //   npx tsx benchmarks/tutorial.ts [--reps 7]
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { median } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' } } });
 const reps = Number(values.reps);
@@ -29,5 +30,4 @@ for (let i = 0; i < reps; i++) {
   times.library.push(run('library'));
   times.ip.push(run('ip'));
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 console.log(`tutorial topology, median of ${reps}: library ${median(times.library).toFixed(1)} ms, ip commands ${median(times.ip).toFixed(1)} ms (${(median(times.ip) / median(times.library)).toFixed(1)}x)`);

@@ -51,7 +51,7 @@ export interface TwoHosts {
 }
 
 /** One host: its bridge, its vxlan on the bridge with a flood entry per other host, its containers. */
-async function buildHost(host: Namespace, plan: HostPlan, others: HostPlan[]): Promise<Map<string, Namespace>> {
+async function buildHost(host: Namespace, plan: HostPlan, others: readonly HostPlan[]): Promise<Map<string, Namespace>> {
   await createBridge('cni0', { netns: host, up: true, mtu: OVERLAY_MTU });
   await createVxlan('flannel.1', { netns: host, id: VNI, local: plan.underlay, dev: 'underlay0', port: VXLAN_PORT, learning: false, master: 'cni0', up: true });
   // bridge fdb append 00:00:00:00:00:00 dev flannel.1 dst OTHER

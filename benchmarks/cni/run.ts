@@ -15,6 +15,7 @@ import { ROOT, SOCKET, addNetns, buildClient, client, cniToolsMissing, mountTmpf
 import { podmanMissing, setUpPodman } from '../../test/cni/podman.js';
 import { native } from '../../lib/native.js';
 import { renderCniChart } from './chart.js';
+import { median } from '../lib/stats.js';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, containers: { type: 'string', default: '30' }, 'no-podman': { type: 'boolean' }, out: { type: 'string' } },
@@ -34,10 +35,6 @@ if (missing) {
 
 type Impl = 'reference' | 'ours';
 const IMPLS: Impl[] = ['reference', 'ours'];
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))]!;
 
 const work = workDir('bench-cni');
@@ -142,7 +139,7 @@ const summary = Object.fromEntries(
       podmanRunMs: podmanRun[impl].length ? median(podmanRun[impl]) : null,
     },
   ]),
-) as Record<Impl, Record<string, number | null>>;
+) as unknown as Record<Impl, Record<string, number | null>>;
 const ratio = (k: string, higherIsBetter = false) => {
   const r = summary.reference[k]!, o = summary.ours[k]!;
   return r === null || o === null ? null : higherIsBetter ? o / r : r / o;

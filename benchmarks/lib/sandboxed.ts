@@ -1,5 +1,5 @@
 // What the interleaved benchmarks share: a program run in its own sandbox, whose last JSON line
-// is its measurement, and the median of repeated measurements.
+// is its measurement (medians: ./stats.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
 
 /** Runs `argv` inside scripts/sandbox and returns the last JSON line it printed. */
@@ -9,8 +9,6 @@ export function runSandboxed(argv: string[]): Record<string, number> {
   if (r.status !== 0 || !line) throw new Error(`${argv.join(' ')}: ${r.stderr.slice(-1000)}`);
   return JSON.parse(line) as Record<string, number>;
 }
-
-export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** The C floor's binary, built if needed; its W(n) setup with `flags`. */
 export function floorSetup(n: number, flags: string[]): string[] {

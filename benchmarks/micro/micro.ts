@@ -11,7 +11,8 @@ import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { staleSources } from '../../scripts/stale-dist.js';
-import { median, runSandboxed } from '../lib/sandboxed.js';
+import { runSandboxed } from '../lib/sandboxed.js';
+import { median } from '../lib/stats.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, reps: { type: 'string', default: '3' }, source: { type: 'boolean', default: false } } });
 

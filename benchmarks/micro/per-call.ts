@@ -6,6 +6,7 @@
 //   npm run build && scripts/sandbox npx tsx benchmarks/micro/per-call.ts [--count 20000] [--rounds 5]
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { median } from '../lib/stats.js';
 import type { Connection } from '../../lib/connection.js';
 import { libraryModule, loadLibrary } from '../lib/library.js';
 
@@ -56,8 +57,8 @@ for (let round = 0; round < Number(values.rounds); round++) {
     add(cpu, name, (used.user + used.system) / count);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!.toFixed(2);
+const shown = (xs: number[]) => median(xs).toFixed(2);
 console.log(`| awaited set link up, µs per call (median of ${values.rounds} rounds of ${count}) | wall | CPU |\n|---|---:|---:|`);
-for (const [name, xs] of wall) console.log(`| ${name} | ${median(xs)} | ${median(cpu.get(name)!)} |`);
+for (const [name, xs] of wall) console.log(`| ${name} | ${shown(xs)} | ${shown(cpu.get(name)!)} |`);
 native.close(fd);
 process.exit(0);
