@@ -93,8 +93,7 @@ export class ChangeList {
    */
   setLinkUp(link: LinkRef): this {
     // By name too: the kernel finds the link itself, no lookup needed.
-    this.checkNotSent();
-    return this.keep(linkUpRequest(link, true));
+    return this.keepBuilt(() => linkUpRequest(link, true));
   }
 
   /**
@@ -106,8 +105,7 @@ export class ChangeList {
    * ```
    */
   setLinkDown(link: LinkRef): this {
-    this.checkNotSent();
-    return this.keep(linkUpRequest(link, false));
+    return this.keepBuilt(() => linkUpRequest(link, false));
   }
 
   /**
@@ -121,10 +119,7 @@ export class ChangeList {
   addAddress(link: LinkRef, cidr: string, opts: Omit<AddAddressOptions, 'netns'> = {}): this {
     linkSelector(link);
     refuseNetns(opts, 'opts.netns', NOT_PER_CHANGE);
-    if (typeof link === 'number') {
-      this.checkNotSent();
-      return this.keep(addressRequest(link, cidr, opts));
-    }
+    if (typeof link === 'number') return this.keepBuilt(() => addressRequest(link, cidr, opts));
     return this.add([link], ([index]) => addressRequest(index!, cidr, opts, link));
   }
 
@@ -138,10 +133,7 @@ export class ChangeList {
    */
   deleteAddress(link: LinkRef, cidr: string): this {
     linkSelector(link);
-    if (typeof link === 'number') {
-      this.checkNotSent();
-      return this.keep(deleteAddressRequest(link, cidr));
-    }
+    if (typeof link === 'number') return this.keepBuilt(() => deleteAddressRequest(link, cidr));
     return this.add([link], ([index]) => deleteAddressRequest(index!, cidr, link));
   }
 
@@ -259,10 +251,11 @@ export class ChangeList {
     return this;
   }
 
-  /** A change that needs no name resolved, built (so checked) by the caller after
-   *  checkNotSent(): kept as it is, without the builder add() keeps for names. */
-  private keep(request: PreparedRequest): this {
-    this.requests.push(request);
+  /** A change that needs no name resolved: built (so checked) now and kept as it is, without
+   *  the links and builder add() keeps for names. */
+  private keepBuilt(build: () => PreparedRequest): this {
+    this.checkNotSent();
+    this.requests.push(build());
     return this;
   }
 

@@ -123,9 +123,9 @@ interface Pending {
   settled: boolean;
   /** Sent, and its deadline passed: the transact it is in may be stopped for it. */
   expired: boolean;
-  /** Set while its answers are dispatched: its plain ACK was counted while splitting. */
+  /** Set in its one dispatch: its plain ACK was counted while the reply was split. */
   ackTaken: boolean;
-  /** Set while its answers are dispatched: its last answer was absorbed. */
+  /** Set in its one dispatch: its last answer was absorbed (what follows is ignored). */
   allAbsorbed: boolean;
   resolve(r: Settled): void;
   reject(e: Error): void;

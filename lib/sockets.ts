@@ -11,7 +11,7 @@ import { formatAddress, parseAddress, type ParsedAddress } from './ip.js';
 import { NamespaceHandle } from './handle.js';
 import { native } from './native.js';
 import { withNamespaceFd, type NetnsRef } from './target.js';
-import { describeValue, validateAbortSignal } from './validate.js';
+import { describeValue } from './validate.js';
 import { abortSignal, flag } from './fields.js';
 import { custom, object, optional, passThroughFields } from './schema.js';
 
@@ -185,7 +185,7 @@ export async function connect(netns: NetnsRef, options: ConnectOptions): Promise
   const remote = parseAddress(o.host, 'options.host');
   const local = o.localAddress !== undefined ? parseAddress(o.localAddress, 'options.localAddress', { family: remote.family }) : undefined;
   const timeout = o.timeout ?? 0;
-  const signal = validateAbortSignal(o.signal, 'options.signal');
+  const signal = o.signal;
   if (signal?.aborted) throw abortError(signal);
 
   const bindTo = local ?? (o.localPort !== undefined ? anyAddress(remote.family) : undefined);

@@ -90,6 +90,16 @@ const ignoreReply = (): void => {};
  *  own namespace no async function wraps it: an awaited small request costs mostly promises,
  *  and every async layer adds its own. */
 export function sendIn(netns: NetnsRef | undefined, r: PreparedRequest): Promise<void> {
-  if (netns === undefined) return hostConnection(NETLINK_ROUTE).request(r.encode, r.opts).then(ignoreReply);
-  return withConnection(netns, (conn) => send(conn, r)).then(ignoreReply);
+  const sent = netns === undefined ? send(hostConnection(NETLINK_ROUTE), r) : withConnection(netns, (conn) => send(conn, r));
+  return sent.then(ignoreReply);
+}
+
+/** `start()`'s promise, or its exception as a rejection: for operations that are not async
+ *  functions (see sendIn) but must, like every operation, reject rather than throw. */
+export function promised<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start();
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }

@@ -125,8 +125,9 @@ await daemon.stop();
 unmount('/run/rtnetlink');
 
 const date = new Date().toISOString();
+// Object.fromEntries types its keys as string: the pairs are typed as one per implementation.
 const summary = Object.fromEntries(
-  IMPLS.map((impl) => [
+  IMPLS.map((impl): [Impl, Record<string, number | null>] => [
     impl,
     {
       addMs: median(per[impl].add!),
@@ -139,7 +140,7 @@ const summary = Object.fromEntries(
       podmanRunMs: podmanRun[impl].length ? median(podmanRun[impl]) : null,
     },
   ]),
-) as unknown as Record<Impl, Record<string, number | null>>;
+) as Record<Impl, Record<string, number | null>>;
 const ratio = (k: string, higherIsBetter = false) => {
   const r = summary.reference[k]!, o = summary.ours[k]!;
   return r === null || o === null ? null : higherIsBetter ? o / r : r / o;

@@ -63,6 +63,9 @@ export function loadU32(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
 }
 
+/** What ByteWriter.u32 accepts: an integer from -2^31 to 2^32-1 (stored modulo 2^32). */
+export const fitsU32 = (v: number): boolean => v >= -0x80000000 && v <= 0xffffffff && Math.floor(v) === v;
+
 function outOfRange(what: string, v: number): RangeError {
   return new EncodeError(`${String(v)} does not fit a ${what}`);
 }
@@ -108,7 +111,7 @@ export class ByteWriter {
   }
   /** Any integer from -2^31 to 2^32-1, stored modulo 2^32. */
   u32(v: number): this {
-    if (!(v >= -0x80000000 && v <= 0xffffffff) || Math.floor(v) !== v) throw outOfRange('u32', v);
+    if (!fitsU32(v)) throw outOfRange('u32', v);
     const at = this.reserve(4);
     storeU32(this.buf, at, v);
     return this;

@@ -29,6 +29,7 @@ import {
   writeString,
   storeU16,
   storeU32,
+  fitsU32,
 } from './attributes.js';
 import { type LinkBodyCodec, type LinkInfoData, linkKinds } from './kinds/index.js';
 import { type NetlinkMessage, writeMessage } from './message.js';
@@ -194,8 +195,6 @@ function writeIfinfomsg(w: ByteWriter, family: number, type: number, index: numb
   storeU32(b, at + 12, change);
 }
 
-/** What ByteWriter.u32 accepts: an integer from -2^31 to 2^32-1. */
-const fitsU32 = (v: number): boolean => v >= -0x80000000 && v <= 0xffffffff && Math.floor(v) === v;
 
 /**
  * An RTM_NEWLINK that changes a link's flags (and its group), naming it by index or by name:

@@ -5,7 +5,7 @@ import { broadcastOf, formatAddress, parseAddress, parsePrefix, type ParsedPrefi
 import { decodeAddress, encodeAddress, type AddressMessage } from '../netlink/address.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
-import { netnsLabel, send, sendIn, withConnection, type NetnsOption, type PreparedRequest } from '../target.js';
+import { netnsLabel, promised, send, sendIn, withConnection, type NetnsOption, type PreparedRequest } from '../target.js';
 import { validateInterfaceName } from '../validate.js';
 import { flag, ipFamily, linkRef, netnsShape } from '../fields.js';
 import { custom, object, oneOf, optional } from '../schema.js';
@@ -139,18 +139,14 @@ export function addressRequest(index: number, cidr: string, opts: AddAddressOpti
  * ```
  */
 export function addAddress(link: LinkRef, cidr: string, opts: AddAddressOptions = {}): Promise<void> {
-  let byIndex: PreparedRequest;
-  try {
+  return promised(() => {
     linkSelector(link);
     // Built (so validated) before any syscall; by index it is the request itself.
-    byIndex = addressRequest(typeof link === 'number' ? link : 1, cidr, opts, link);
-  } catch (e) {
-    // Not an async function (see sendIn): a bad argument still rejects rather than throws.
-    return Promise.reject(e);
-  }
-  if (typeof link === 'number') return sendIn(opts.netns, byIndex);
-  return withConnection(opts.netns, async (conn) => {
-    await send(conn, addressRequest(await resolveIndex(conn, link), cidr, opts, link));
+    const byIndex = addressRequest(typeof link === 'number' ? link : 1, cidr, opts, link);
+    if (typeof link === 'number') return sendIn(opts.netns, byIndex);
+    return withConnection(opts.netns, async (conn) => {
+      await send(conn, addressRequest(await resolveIndex(conn, link), cidr, opts, link));
+    });
   });
 }
 
@@ -163,19 +159,16 @@ export function addAddress(link: LinkRef, cidr: string, opts: AddAddressOptions 
  * ```
  */
 export function deleteAddress(link: LinkRef, cidr: string, opts: NetnsOption = {}): Promise<void> {
-  let byIndex: PreparedRequest;
-  try {
+  return promised(() => {
     linkSelector(link);
     checkNetnsOption(opts);
-    byIndex = deleteAddressRequest(typeof link === 'number' ? link : 1, cidr, link);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  // By index the request is queued at once, as addAddress's is: calls made in one tick reach
-  // the kernel in the order they were made.
-  if (typeof link === 'number') return sendIn(opts.netns, byIndex);
-  return withConnection(opts.netns, async (conn) => {
-    await send(conn, deleteAddressRequest(await resolveIndex(conn, link), cidr, link));
+    const byIndex = deleteAddressRequest(typeof link === 'number' ? link : 1, cidr, link);
+    // By index the request is queued at once, as addAddress's is: calls made in one tick reach
+    // the kernel in the order they were made.
+    if (typeof link === 'number') return sendIn(opts.netns, byIndex);
+    return withConnection(opts.netns, async (conn) => {
+      await send(conn, deleteAddressRequest(await resolveIndex(conn, link), cidr, link));
+    });
   });
 }
 

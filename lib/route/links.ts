@@ -8,7 +8,7 @@ import { AttrReader, readU16, readU32, readU8, type ByteWriter } from '../netlin
 import { decodeLink, encodeLink, encodeLinkFlags, linkIndexes, readStats64, type LinkMessage, type Stats64 } from '../netlink/link.js';
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/message.js';
 import * as rt from '../netlink/rtnetlink.js';
-import { netnsLabel, send, sendIn, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
+import { netnsLabel, promised, send, sendIn, withConnection, withNamespaceFd, type NetnsOption, type NetnsRef, type PreparedRequest } from '../target.js';
 import { quoteText, validateIfIndex, validateInterfaceName } from '../validate.js';
 import { abortSignal, flag, ifname, ipAddress, linkGroup, linkRef, mac, mtu, netnsRef, netnsShape, port, u32 } from '../fields.js';
 import { custom, integer, object, oneOf, optional, fieldPath } from '../schema.js';
@@ -409,8 +409,9 @@ async function createWith(conn: Connection, m: Partial<LinkMessage>, opts: Commo
   const link: CreatedLink = { name, index: l.index };
   const label = netnsLabel(opts.netns);
   if (label !== undefined) link.netns = label;
-  // A veth's echo names its peer (IFLA_LINK, an index in the peer's namespace).
-  return m.linkInfo?.kind === 'veth' && l.link !== undefined && l.link !== l.index ? { link, peerIndex: l.link } : { link };
+  // A veth's echo names its peer (IFLA_LINK, an index in the peer's namespace). The peer may
+  // have the same index as this end in another namespace: each numbers its own links.
+  return m.linkInfo?.kind === 'veth' && l.link !== undefined ? { link, peerIndex: l.link } : { link };
 }
 
 /**
@@ -724,15 +725,10 @@ export const setLinkDown = (link: LinkRef, opts: NetnsOption = {}): Promise<void
 
 /** setLink(link, { up }) as linkUpRequest writes it: the commonest call, without the field table. */
 function setLinkFlag(link: LinkRef, up: boolean, opts: NetnsOption): Promise<void> {
-  let r: PreparedRequest;
-  try {
+  return promised(() => {
     checkNetnsOption(opts);
-    r = linkUpRequest(link, up);
-  } catch (e) {
-    // Not an async function (see sendIn): a bad argument still rejects rather than throws.
-    return Promise.reject(e);
-  }
-  return sendIn(opts.netns, r);
+    return sendIn(opts.netns, linkUpRequest(link, up));
+  });
 }
 
 /** The index of `bridge`, after checking that it is one: the kernel would first detach a link

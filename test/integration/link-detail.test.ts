@@ -32,6 +32,23 @@ describe.skipIf(!inSandbox)(`links in detail${sandboxSkipReason ? ` — skipped:
     resetSandbox();
   });
 
+  it("a veth's result gives the peer's index even when it equals this end's (two namespaces number their links apart)", async () => {
+    const c = await lib.createNamespace('lc');
+    const d = await lib.createNamespace('ld');
+    try {
+      // Each new namespace holds only lo (1): both ends get index 2, each in its own namespace.
+      const veth = await c.createVethPair({ name: 'p0', peer: { name: 'q0', netns: d } });
+      expect(veth.index).toBe(ipLink('lc', 'p0').ifindex);
+      expect(veth.peer.index).toBe(ipLink('ld', 'q0').ifindex);
+      expect(veth.peer.index).toBe(veth.index);
+    } finally {
+      c.close();
+      d.close();
+      await lib.deleteNamespace('lc');
+      await lib.deleteNamespace('ld');
+    }
+  });
+
   it('64-bit counters grow with the packets sent, and match ip -s', async () => {
     const before = await a.getLinkStats('eth0');
     expect(ping('la', '10.30.0.2', 5).status).toBe(0);

@@ -24,7 +24,9 @@ describe('ByteWriter', () => {
 
   it('take() returns a copy of what was written, short or long, that later writes leave alone', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.uint8Array({ minLength: 1, maxLength: 40 }), (first, second) => {
+      // Lengths on both sides of take()'s loop/copy threshold (256), and past the writer's
+      // first growth (16); fast-check's default size alone would stay under 11 bytes.
+      fc.property(fc.oneof(fc.constantFrom(0, 1, 15, 16, 17, 255, 256, 257, 600), fc.integer({ min: 0, max: 600 })).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })), fc.uint8Array({ minLength: 1, maxLength: 40 }), (first, second) => {
         const w = new ByteWriter(16);
         w.bytes(first);
         const taken = w.take();
