@@ -165,7 +165,9 @@ export function describeLink(m: LinkMessage, names?: Map<number, string>, netns?
   }
   if (m.group !== undefined) info.group = m.group;
   if (m.txqlen !== undefined) info.txqlen = m.txqlen;
-  if (m.link !== undefined && m.link !== m.index) info.linkIndex = m.link;
+  // The same index as this link's own names the link itself, unless it lives in another
+  // namespace (a veth's peer there may have this index).
+  if (m.link !== undefined && (m.link !== m.index || m.linkNetnsId !== undefined)) info.linkIndex = m.link;
   if (m.linkNetnsId !== undefined) info.linkNetnsId = m.linkNetnsId;
   if (m.promiscuity !== undefined) info.promiscuity = m.promiscuity;
   if (m.qdisc !== undefined) info.qdisc = m.qdisc;

@@ -41,6 +41,9 @@ describe.skipIf(!inSandbox)(`links in detail${sandboxSkipReason ? ` — skipped:
       expect(veth.index).toBe(ipLink('lc', 'p0').ifindex);
       expect(veth.peer.index).toBe(ipLink('ld', 'q0').ifindex);
       expect(veth.peer.index).toBe(veth.index);
+      // Listed, the link names its peer there by the same index.
+      const listed = (await c.listLinks()).find((l) => l.name === 'p0')!;
+      expect(listed).toMatchObject({ linkIndex: veth.peer.index, linkNetnsId: expect.any(Number) });
     } finally {
       c.close();
       d.close();
