@@ -195,7 +195,6 @@ function writeIfinfomsg(w: ByteWriter, family: number, type: number, index: numb
   storeU32(b, at + 12, change);
 }
 
-
 /**
  * An RTM_NEWLINK that changes a link's flags (and its group), naming it by index or by name:
  * the bytes encodeLink gives for { family 0, index, flags, change, group?, name? }, written
