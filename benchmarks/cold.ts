@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { staleSources } from '../scripts/stale-dist.js';
+import { assertFreshDist } from './lib/library.js';
 import { median } from './lib/stats.js';
 import { workload } from './lib/workload.js';
 
@@ -16,7 +16,7 @@ const { values } = parseArgs({ options: { samples: { type: 'string', default: '9
 
 const childScript = fileURLToPath(new URL('./lib/cold-child.mjs', import.meta.url));
 const distEntry = new URL('../dist/index.js', import.meta.url);
-if (!values.source && staleSources().length > 0) throw new Error('dist/ is missing or older than lib/: run `npm run build` first, or pass --source');
+if (!values.source) assertFreshDist();
 
 /** W(1) with its own bridge and names, so the three applies build three separate containers. */
 function oneContainer(k: number) {

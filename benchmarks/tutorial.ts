@@ -1,8 +1,8 @@
 // The tutorial topology: time to build it with the library (examples/pb-and-jelly.ts) and
 // with the tutorial's own ip commands, each in a fresh sandbox, interleaved.
 //   npx tsx benchmarks/tutorial.ts [--reps 7]
-import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { runSandboxed } from './lib/sandboxed.js';
 import { median } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '7' } } });
@@ -17,12 +17,11 @@ const library = `
   console.log(JSON.stringify({ ms }));`;
 
 function run(kind: 'library' | 'ip'): number {
-  const r =
+  const argv =
     kind === 'library'
-      ? spawnSync('scripts/sandbox', [process.execPath, '--import', 'tsx', '--input-type=module', '-e', library], { encoding: 'utf8' })
-      : spawnSync('scripts/sandbox', ['sh', '-c', 's=$(date +%s%N); benchmarks/tutorial-ip.sh; e=$(date +%s%N); echo "{\\"ms\\": $(( (e - s) / 1000 ))e-3}"'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${kind}: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!).ms;
+      ? [process.execPath, '--import', 'tsx', '--input-type=module', '-e', library]
+      : ['sh', '-c', 's=$(date +%s%N); benchmarks/tutorial-ip.sh; e=$(date +%s%N); echo "{\\"ms\\": $(( (e - s) / 1000 ))e-3}"'];
+  return runSandboxed(argv).ms!;
 }
 
 const times = { library: [] as number[], ip: [] as number[] };

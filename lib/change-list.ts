@@ -93,7 +93,7 @@ export class ChangeList {
    */
   setLinkUp(link: LinkRef): this {
     // By name too: the kernel finds the link itself, no lookup needed.
-    return this.keepBuilt(() => linkUpRequest(link, true));
+    return this.add([], () => linkUpRequest(link, true));
   }
 
   /**
@@ -105,7 +105,7 @@ export class ChangeList {
    * ```
    */
   setLinkDown(link: LinkRef): this {
-    return this.keepBuilt(() => linkUpRequest(link, false));
+    return this.add([], () => linkUpRequest(link, false));
   }
 
   /**
@@ -119,7 +119,6 @@ export class ChangeList {
   addAddress(link: LinkRef, cidr: string, opts: Omit<AddAddressOptions, 'netns'> = {}): this {
     linkSelector(link);
     refuseNetns(opts, 'opts.netns', NOT_PER_CHANGE);
-    if (typeof link === 'number') return this.keepBuilt(() => addressRequest(link, cidr, opts));
     return this.add([link], ([index]) => addressRequest(index!, cidr, opts, link));
   }
 
@@ -133,7 +132,6 @@ export class ChangeList {
    */
   deleteAddress(link: LinkRef, cidr: string): this {
     linkSelector(link);
-    if (typeof link === 'number') return this.keepBuilt(() => deleteAddressRequest(link, cidr));
     return this.add([link], ([index]) => deleteAddressRequest(index!, cidr, link));
   }
 
@@ -248,14 +246,6 @@ export class ChangeList {
     const request = build(indexes);
     if (named) this.named.push({ at: this.requests.length, links, build });
     this.requests.push(request);
-    return this;
-  }
-
-  /** A change that needs no name resolved: built (so checked) now and kept as it is, without
-   *  the links and builder add() keeps for names. */
-  private keepBuilt(build: () => PreparedRequest): this {
-    this.checkNotSent();
-    this.requests.push(build());
     return this;
   }
 

@@ -528,7 +528,7 @@ export class Connection extends EventEmitter {
         return true;
       }
       if (p.dump || p.seqCount !== 1 || p.expected !== 1) return false;
-      if (p.answers === 0) p.ackTaken = true;
+      p.ackTaken = true;
       p.answers++;
       return true;
     };
@@ -615,9 +615,8 @@ export class Connection extends EventEmitter {
     else if (o.warning) warnings.push({ operation: opts.operation, object: opts.object, message: o.warning });
   }
 
+  /** Resolves a request answered in full, neither settled nor failed (see dispatch). */
   private finish(p: Pending): void {
-    if (p.failure) return this.settle(p, p.failure);
-    if (p.settled) return;
     p.settled = true;
     this.detach(p);
     const r: Settled = p.warning === undefined ? { messages: p.messages } : { messages: p.messages, warning: p.warning };

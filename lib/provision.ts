@@ -82,15 +82,14 @@ function encodeVeth(v: VethPlan): VethShape {
   // Every field of the plan that reaches the message, the host name by its padded length only
   // (the label names errors, not bytes).
   const key = JSON.stringify({ ...v, hostName: align4(nameLength + 1), label: undefined });
-  const shape = vethShapes.get(key);
+  let shape = vethShapes.get(key);
   if (!shape) {
-    // A fresh buffer: kept as the shape, never written to (copies are), and the addon copies it.
     const { bytes } = encodeForAddon([vethRequest(v)]);
-    const made = { bytes, nameAt: findAttrOffset(bytes, rt.IFLA_IFNAME, NLMSG_HDRLEN + IFINFOMSG_LEN, bytes.readUInt32LE(0)), fdAt: peerNetnsFdOffset(bytes, 0) };
+    shape = { bytes, nameAt: findAttrOffset(bytes, rt.IFLA_IFNAME, NLMSG_HDRLEN + IFINFOMSG_LEN, bytes.readUInt32LE(0)), fdAt: peerNetnsFdOffset(bytes, 0) };
     if (vethShapes.size >= MAX_VETH_SHAPES) vethShapes.clear();
-    vethShapes.set(key, made);
-    return made;
+    vethShapes.set(key, shape);
   }
+  // Every job gets a copy, the first too: the shape itself is never handed out.
   const bytes = Buffer.from(shape.bytes);
   bytes.writeUInt16LE(NLA_HDRLEN + nameLength + 1, shape.nameAt - NLA_HDRLEN);
   bytes.fill(0, shape.nameAt, shape.nameAt + align4(nameLength + 1));

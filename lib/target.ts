@@ -36,12 +36,18 @@ function hostConnection(protocol: number): Connection {
 
 /** Runs fn with a connection inside `netns`. A name is opened for this call only, so the
  *  library never pins a namespace that someone else deletes. */
-export async function withConnection<T>(
+export function withConnection<T>(
   netns: NetnsRef | undefined,
   fn: (conn: Connection) => Promise<T>,
   protocol = NETLINK_ROUTE,
 ): Promise<T> {
-  if (netns === undefined) return fn(hostConnection(protocol));
+  // The caller's own namespace without an async function around fn: an awaited small request
+  // costs mostly promises, and every async layer adds its own.
+  if (netns === undefined) return promised(() => fn(hostConnection(protocol)));
+  return withNamespaceConnection(netns, fn, protocol);
+}
+
+async function withNamespaceConnection<T>(netns: NetnsRef, fn: (conn: Connection) => Promise<T>, protocol: number): Promise<T> {
   if (netns instanceof NamespaceHandle) return fn(await netns.connection(protocol));
   if (typeof netns === 'string') {
     const ns = await openHandle(netns, NamespaceHandle);
@@ -86,16 +92,13 @@ export const send = (conn: Connection, r: PreparedRequest) => conn.request(r.enc
 
 const ignoreReply = (): void => {};
 
-/** Sends one request in `netns` and resolves once the kernel acknowledged it. In the caller's
- *  own namespace no async function wraps it: an awaited small request costs mostly promises,
- *  and every async layer adds its own. */
+/** Sends one request in `netns` and resolves once the kernel acknowledged it. */
 export function sendIn(netns: NetnsRef | undefined, r: PreparedRequest): Promise<void> {
-  const sent = netns === undefined ? send(hostConnection(NETLINK_ROUTE), r) : withConnection(netns, (conn) => send(conn, r));
-  return sent.then(ignoreReply);
+  return withConnection(netns, (conn) => send(conn, r)).then(ignoreReply);
 }
 
 /** `start()`'s promise, or its exception as a rejection: for operations that are not async
- *  functions (see sendIn) but must, like every operation, reject rather than throw. */
+ *  functions (see withConnection) but must, like every operation, reject rather than throw. */
 export function promised<T>(start: () => Promise<T>): Promise<T> {
   try {
     return start();

@@ -21,11 +21,17 @@ export async function loadLibrary(): Promise<Library> {
 export async function libraryModule<T>(path: string): Promise<T> {
   if (measuresSource) return (await import(new URL(`../../lib/${path}.ts`, import.meta.url).href)) as T;
   if (!distChecked) {
-    const stale = staleSources();
-    if (stale.length > 0) {
-      throw new Error(`dist/ is not the build of lib/ (${stale.length} sources newer, e.g. lib/${stale[0]}): run \`npm run build\` first`);
-    }
+    assertFreshDist();
     distChecked = true;
   }
   return (await import(new URL(`../../dist/${path}.js`, import.meta.url).href)) as T;
+}
+
+/** Throws unless dist/ is the build of lib/: a benchmark of the shipped build must not measure
+ *  an older one. */
+export function assertFreshDist(): void {
+  const stale = staleSources();
+  if (stale.length > 0) {
+    throw new Error(`dist/ is not the build of lib/ (${stale.length} sources newer, e.g. lib/${stale[0]}): run \`npm run build\` first, or measure lib/ (see this benchmark's options)`);
+  }
 }

@@ -10,9 +10,12 @@ export function runSandboxed(argv: string[]): Record<string, number> {
   return JSON.parse(line) as Record<string, number>;
 }
 
-/** The C floor's binary, built if needed; its W(n) setup with `flags`. */
+let floorBuilt = false;
+
+/** The C floor's binary, built once per process if needed; its W(n) setup with `flags`. */
 export function floorSetup(n: number, flags: string[]): string[] {
-  execFileSync('make', ['-s', '-C', 'benchmarks/peers/c']);
+  if (!floorBuilt) execFileSync('make', ['-s', '-C', 'benchmarks/peers/c']);
+  floorBuilt = true;
   return ['benchmarks/peers/c/floor', ...flags, String(n), 'setup'];
 }
 

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { staleSources } from '../../scripts/stale-dist.js';
+import { assertFreshDist } from '../lib/library.js';
 import { runSandboxed } from '../lib/sandboxed.js';
 import { median } from '../lib/stats.js';
 
@@ -18,7 +18,7 @@ const { values } = parseArgs({ options: { count: { type: 'string', default: '200
 
 const child = fileURLToPath(new URL('./micro-child.mjs', import.meta.url));
 const distEntry = new URL('../../dist/index.js', import.meta.url);
-if (!values.source && staleSources().length > 0) throw new Error('dist/ is missing or older than lib/: run `npm run build` first, or pass --source');
+if (!values.source) assertFreshDist();
 const jsArgv = (op: string, batch: number, mode: Mode) => [
   process.execPath,
   ...(values.source ? ['--import', 'tsx'] : []),

@@ -266,11 +266,7 @@ export async function cmdAdd(conf: BridgeNetConf, ctx: CallContext): Promise<Cni
       }
       const hostIndex = created.index!;
       undo.push(() => deleteLinkIndex(hostIndex));
-      // The create's echo names the container end (veth's IFLA_LINK). Older kernels leave
-      // IFLA_LINK out when it equals the link's own index, which the container end's index in
-      // its own namespace can: then the end is found by its name, not asked for as index 0.
-      const peerIndex = created.peer.index ?? (await withConnection(ns, (c) => findLink(c, env.ifname)))?.index;
-      if (peerIndex === undefined) throw new CniError(CniCode.KernelError, `the kernel did not report the container end of ${hostName}`);
+      const peerIndex = created.peer.index;
       const hostSide: Promise<unknown>[] = [setLink(hostIndex, { alias: marker })];
       if (conf.hairpinMode) hostSide.push(setHairpin(host, hostIndex));
       if (conf.vlan) hostSide.push(addPortVlan(host, hostIndex, conf.vlan));

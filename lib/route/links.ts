@@ -165,9 +165,8 @@ export function describeLink(m: LinkMessage, names?: Map<number, string>, netns?
   }
   if (m.group !== undefined) info.group = m.group;
   if (m.txqlen !== undefined) info.txqlen = m.txqlen;
-  // The same index as this link's own names the link itself, unless it lives in another
-  // namespace (a veth's peer there may have this index).
-  if (m.link !== undefined && (m.link !== m.index || m.linkNetnsId !== undefined)) info.linkIndex = m.link;
+  const other = otherEnd(m);
+  if (other !== undefined) info.linkIndex = other;
   if (m.linkNetnsId !== undefined) info.linkNetnsId = m.linkNetnsId;
   if (m.promiscuity !== undefined) info.promiscuity = m.promiscuity;
   if (m.qdisc !== undefined) info.qdisc = m.qdisc;
@@ -199,13 +198,19 @@ function linkStats(s: Stats64): LinkStats {
 
 const MACVLAN_MODE_NAMES: Record<number, MacvlanDetail['mode']> = { 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source' };
 
+/** The link IFLA_LINK names, if another: the same index as this link's own names the link
+ *  itself, unless it lives in another namespace (a veth's peer there may have this index). */
+function otherEnd(m: LinkMessage): number | undefined {
+  return m.link !== undefined && (m.link !== m.index || m.linkNetnsId !== undefined) ? m.link : undefined;
+}
+
 function linkDetail(m: LinkMessage): LinkDetail | undefined {
   const kind = m.linkInfo?.kind;
   const data = m.linkInfo?.data;
   if (kind === 'veth') {
     const d: VethDetail = { kind };
-    // A peer in another namespace may have the same index as this end.
-    if (m.link !== undefined && (m.link !== m.index || m.linkNetnsId !== undefined)) d.peerIndex = m.link;
+    const peer = otherEnd(m);
+    if (peer !== undefined) d.peerIndex = peer;
     if (m.linkNetnsId !== undefined) d.peerNetnsId = m.linkNetnsId;
     return d;
   }
@@ -364,7 +369,7 @@ export interface CreatedLink {
 /** What createVethPair() created: this end, and `peer`. */
 export interface CreatedVeth extends CreatedLink {
   /** The peer; its index is valid inside its own namespace. */
-  peer: { name: string; index?: number; netns?: string };
+  peer: { name: string; index: number; netns?: string };
 }
 
 /** The attributes of CommonLinkOptions (already checked by their schema). */
@@ -441,9 +446,11 @@ export async function createVethPair(opts: CreateVethOptions): Promise<CreatedVe
           return create(conn);
         }),
   );
-  const { link, peerIndex } = created;
-  const out: CreatedVeth = { ...link, peer: { name: peerName } };
-  if (peerIndex !== undefined) out.peer.index = peerIndex;
+  const { link } = created;
+  // The echo names the peer (IFLA_LINK); a kernel that leaves it out (older ones do when it
+  // equals this end's index) gets one lookup by name where the peer lives.
+  const peerIndex = created.peerIndex ?? (await withConnection(opts.peer.netns ?? opts.netns, (conn) => resolveIndex(conn, peerName)));
+  const out: CreatedVeth = { ...link, peer: { name: peerName, index: peerIndex } };
   const peerLabel = netnsLabel(opts.peer.netns);
   if (peerLabel !== undefined) out.peer.netns = peerLabel;
   return out;

@@ -192,8 +192,7 @@ async function ensureInterface(f: InterfaceSpec, n: NamespaceSpec, ns: Namespace
       if (!host) ctx.journal.links.push(made.index);
       else if (!host.created) ctx.journal.onRollback(() => deleteLink(made.index!, where));
     }
-    if (made.peer.index !== undefined) return made.peer.index;
-    return (await getLink(f.name, { netns: ns })).index;
+    return made.peer.index;
   } catch (e) {
     if (!isCode(e, 'EEXIST')) throw e;
     const found = await vethClash(f, n, ns, ctx.group);
@@ -447,7 +446,7 @@ async function ensureLink(l: LinkSpec, ctx: Context): Promise<ItemResult> {
     });
     aIndex = made.index!;
     if (!aHost.created && !bHost.created) ctx.journal.onRollback(() => deleteLink(aIndex, { netns: a.netns }));
-    bIndex = made.peer.index ?? (await getLink(b.name, { netns: b.netns })).index;
+    bIndex = made.peer.index;
     await setLink(bIndex, { up: true }, { netns: b.netns });
   } catch (e) {
     if (!isCode(e, 'EEXIST')) throw e;

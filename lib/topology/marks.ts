@@ -15,13 +15,14 @@ import { getLink, linkUpRequest, type LinkInfo } from '../route/links.js';
 export const LOOPBACK_INDEX = 1;
 
 /** Marks by group and loopback state (see namespaceMark). */
-const marks = new Map<string, Buffer>();
+const marks = new Map<number, Buffer>();
 
 /** The request that marks a new namespace (lo gets the group, and comes up unless the spec
  *  says `loopback: false`), encoded for the addon to send from inside it before the mount. */
 export function namespaceMark(group: number, loopbackUp: boolean): Buffer {
   // The same bytes for every namespace of a topology: encoded once (the addon copies them).
-  const key = `${group}/${loopbackUp}`;
+  // group is a u32: twice it plus one stays an exact integer.
+  const key = group * 2 + (loopbackUp ? 1 : 0);
   let mark = marks.get(key);
   if (!mark) {
     if (marks.size >= 64) marks.clear();

@@ -265,8 +265,12 @@ export class InlineFakeKernel extends FakeKernel {
 
 // ---- reply builders -------------------------------------------------------------------------
 
-/** One netlink message as the kernel writes it (pid 0 stands for the port; JS never sees it). */
-export function message(type: number, flags: number, seq: number, payload: Uint8Array = Buffer.alloc(0), pid = 0): Buffer {
+/** The port the fake kernel addresses its answers to. The real kernel sends each answer to the
+ *  asking socket's port, never 0: a reader that expected 0 once passed every fake-kernel test. */
+export const FAKE_PORT = 4242;
+
+/** One netlink message as the kernel writes it, addressed to `pid` (the asking socket's port). */
+export function message(type: number, flags: number, seq: number, payload: Uint8Array = Buffer.alloc(0), pid = FAKE_PORT): Buffer {
   const len = NLMSG_HDRLEN + payload.length;
   const b = Buffer.alloc(align4(len));
   b.writeUInt32LE(len, 0);
@@ -309,7 +313,7 @@ function headerOf(m: NetlinkMessage): Buffer {
 /**
  * NLMSG_ERROR: an ACK (error 0) or a refusal (negative errno). By default in the NLM_F_CAPPED
  * form (only the request's header echoed, as with NETLINK_CAP_ACK); `capped: false` echoes the
- * whole request, which needs the request message itself. `port`: its nlmsg_pid (default 0).
+ * whole request, which needs the request message itself. `port`: its nlmsg_pid (default FAKE_PORT).
  */
 export function ack(req: number | NetlinkMessage, error = 0, extAck?: ExtAck, opts: { capped?: boolean; port?: number } = {}): Buffer {
   const r = typeof req === 'number' ? fakeRequestHeader(req) : req;

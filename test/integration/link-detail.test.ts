@@ -41,9 +41,11 @@ describe.skipIf(!inSandbox)(`links in detail${sandboxSkipReason ? ` — skipped:
       expect(veth.index).toBe(ipLink('lc', 'p0').ifindex);
       expect(veth.peer.index).toBe(ipLink('ld', 'q0').ifindex);
       expect(veth.peer.index).toBe(veth.index);
-      // Listed, the link names its peer there by the same index.
+      // Listed, the link names its peer there by the same index, as the kernel reports it to ip.
       const listed = (await c.listLinks()).find((l) => l.name === 'p0')!;
       expect(listed).toMatchObject({ linkIndex: veth.peer.index, linkNetnsId: expect.any(Number) });
+      const seen = ipLink('lc', 'p0');
+      expect(listed).toMatchObject({ linkIndex: seen.link_index, linkNetnsId: seen.link_netnsid });
     } finally {
       c.close();
       d.close();
