@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { runSandboxed } from './lib/sandboxed.js';
+import { letKernelSettle } from './lib/settle.js';
 import { median } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, reps: { type: 'string', default: '3' }, child: { type: 'boolean', default: false } } });
@@ -37,10 +39,7 @@ async function child(): Promise<void> {
 type Row = { wall: number; jsThread?: number; process: number };
 
 function runLibrary(): Row {
-  const r = spawnSync('scripts/sandbox', [process.execPath, '--import', 'tsx', 'benchmarks/cpu.ts', '--child', '--n', String(n)], { encoding: 'utf8' });
-  const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`library run failed: ${r.stderr.slice(-1000)}`);
-  return JSON.parse(line) as Row;
+  return runSandboxed([process.execPath, '--import', 'tsx', 'benchmarks/cpu.ts', '--child', '--n', String(n)]) as Row;
 }
 
 function runFloor(): Row {
@@ -63,7 +62,9 @@ function parent(): void {
   const lib: Row[] = [];
   const floor: Row[] = [];
   for (let rep = 0; rep < Number(values.reps); rep++) {
+    letKernelSettle(n);
     lib.push(runLibrary());
+    letKernelSettle(n);
     floor.push(runFloor());
   }
   const medianOf = (rows: Row[], k: keyof Row) => median(rows.map((r) => r[k]!));

@@ -3,9 +3,10 @@
 // apply time and the loop's delay (p50, p99, max) measured by perf_hooks, as JSON lines and a
 // summary. The target: p99 < 20 ms and max < 100 ms at N=3000.
 //   npx tsx benchmarks/event-loop.ts [--n 3000] [--reps 3]
-import { spawnSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { runSandboxed } from './lib/sandboxed.js';
+import { letKernelSettle } from './lib/settle.js';
 import { median } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '3000' }, reps: { type: 'string', default: '3' }, child: { type: 'boolean' } } });
@@ -49,11 +50,10 @@ if (values.child) {
 } else {
   const runs: Record<string, number>[] = [];
   for (let r = 0; r < Number(values.reps); r++) {
-    const p = spawnSync('scripts/sandbox', [process.execPath, '--import', 'tsx', 'benchmarks/event-loop.ts', '--child', '--n', String(n)], { encoding: 'utf8', maxBuffer: 16 << 20 });
-    const line = p.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-    if (p.status !== 0 || !line) throw new Error(`run ${r + 1} failed: ${p.stderr.slice(-2000)}`);
-    runs.push(JSON.parse(line));
-    console.log(line);
+    letKernelSettle(n);
+    const run = runSandboxed([process.execPath, '--import', 'tsx', 'benchmarks/event-loop.ts', '--child', '--n', String(n)]);
+    runs.push(run);
+    console.log(JSON.stringify(run));
   }
   const med = (k: string) => median(runs.map((x) => x[k] as number));
   console.log(`W(${n}) apply ${med('applyMs').toFixed(0)} ms; event loop p50 ${med('loopP50').toFixed(1)} ms, p99 ${med('loopP99').toFixed(1)} ms, max ${med('loopMax').toFixed(1)} ms (medians of ${runs.length})`);

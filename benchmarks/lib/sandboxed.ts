@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 
 /** Runs `argv` inside scripts/sandbox and returns the last JSON line it printed. */
 export function runSandboxed(argv: string[]): Record<string, number> {
-  const r = spawnSync('scripts/sandbox', argv, { encoding: 'utf8' });
+  const r = spawnSync('scripts/sandbox', argv, { encoding: 'utf8', maxBuffer: 16 << 20 });
   const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
   if (r.status !== 0 || !line) throw new Error(`${argv.join(' ')}: ${r.stderr.slice(-1000)}`);
   return JSON.parse(line) as Record<string, number>;
