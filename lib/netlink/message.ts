@@ -45,7 +45,8 @@ export interface NetlinkMessage {
   flags: number;
   /** nlmsg_seq: the request it answers. */
   seq: number;
-  /** nlmsg_pid: the sender's port id (0 for the kernel). */
+  /** nlmsg_pid: the port the message is addressed to (the asking socket's, for the kernel's
+   *  answers). */
   pid: number;
   /** The bytes after the header (the family header and attributes). */
   payload: Buffer;
@@ -87,30 +88,31 @@ const PLAIN_ACK_LEN = NLMSG_HDRLEN + 4 + NLMSG_HDRLEN;
  *  before it are still returned (their requests are answered) with the error for the rest.
  *  `takeAck`, when given, is offered each plain ACK's seq first (an NLMSG_ERROR with error 0
  *  and nothing else: most of what a batch of changes gets back); the ones it takes are left
- *  out of `messages`, so no object is made for them. Its nlmsg_pid is not looked at: the
- *  kernel addresses every answer to the asking socket's port, not 0. */
+ *  out of `messages`, so no object is made for them. A plain ACK for a seq that a kept answer
+ *  (NLMSG_ERROR or NLMSG_DONE) already ended is a repeat: it is kept, not offered, so that the
+ *  first answer still decides. Its nlmsg_pid is not looked at: the kernel addresses every
+ *  answer to the asking socket's port, not 0. */
 export function splitMessages(buf: Buffer, takeAck?: (seq: number) => boolean): { messages: NetlinkMessage[]; error?: DecodeError } {
   const messages: NetlinkMessage[] = [];
+  // Seqs ended by a kept answer: none in a batch the kernel simply acknowledged.
+  let ended: number[] | undefined;
   let off = 0;
   while (off + NLMSG_HDRLEN <= buf.length) {
     const len = loadU32(buf, off);
     if (len < NLMSG_HDRLEN || len > buf.length - off) {
       return { messages, error: new DecodeError(`malformed reply: netlink message at offset ${off} has length ${len}, ${buf.length - off} bytes left`) };
     }
-    if (
-      takeAck !== undefined &&
-      len === PLAIN_ACK_LEN &&
-      loadU16(buf, off + 4) === NLMSG_ERROR &&
-      loadU32(buf, off + NLMSG_HDRLEN) === 0 &&
-      takeAck(loadU32(buf, off + 8))
-    ) {
+    const type = loadU16(buf, off + 4);
+    const seq = loadU32(buf, off + 8);
+    if (takeAck !== undefined && len === PLAIN_ACK_LEN && type === NLMSG_ERROR && loadU32(buf, off + NLMSG_HDRLEN) === 0 && !ended?.includes(seq) && takeAck(seq)) {
       off += PLAIN_ACK_LEN;
       continue;
     }
+    if (takeAck !== undefined && (type === NLMSG_ERROR || type === NLMSG_DONE)) (ended ??= []).push(seq);
     messages.push({
-      type: buf.readUInt16LE(off + 4),
+      type,
       flags: buf.readUInt16LE(off + 6),
-      seq: buf.readUInt32LE(off + 8),
+      seq,
       pid: buf.readUInt32LE(off + 12),
       payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
     });

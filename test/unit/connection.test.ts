@@ -780,6 +780,18 @@ describe('plain ACKs of one-message requests, counted while the reply is split',
     expect(await rejection(b)).toBeInstanceOf(TimeoutError);
   });
 
+  it('the first of two answers decides, also when a refusal comes before a plain ACK', async () => {
+    // One-message requests: the refusal, or the warning, came first; the plain ACK after it is a repeat.
+    const { conn } = setupInline((reqs) => [ack(reqs[0]!.seq, -17), ack(reqs[0]!.seq), ack(reqs[1]!.seq, 0, { message: 'careful' }), ack(reqs[1]!.seq)]);
+    const [refused, warned] = [conn.request(link('a'), op('a', { inline: true })), conn.request(link('b'), op('b', { inline: true }))];
+    expect(await rejection(refused)).toMatchObject({ code: 'EEXIST', object: 'a' });
+    expect(await warned).toEqual({ messages: [], warning: 'careful' });
+    // requestEach(): each message's first answer is its outcome.
+    const { conn: each } = setupInline((reqs) => [ack(reqs[0]!.seq, -17), ack(reqs[0]!.seq), ack(reqs[1]!.seq), ack(reqs[1]!.seq, -17)]);
+    const errors = await each.requestEach(['a', 'b'].map((name) => ({ encode: link(name), opts: op(name, { inline: true }) })), { operation: 'change list' });
+    expect(errors.map((e) => (e as NetlinkError | undefined)?.code)).toEqual(['EEXIST', undefined]);
+  });
+
   it('requests answered in one exchange settle in the order they were sent', async () => {
     const { conn } = setupInline((reqs) => [ack(reqs[0]!.seq), message(RTM_NEWLINK, 0, reqs[1]!.seq, linkPayload(3)), ack(reqs[1]!.seq), ack(reqs[2]!.seq)]);
     const order: string[] = [];

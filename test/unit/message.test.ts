@@ -76,6 +76,14 @@ describe('splitMessages with takeAck', () => {
     expect(messages.map((m) => m.seq)).toEqual([8, 9, 10, 11, 12, 13]);
   });
 
+  it('does not offer a plain ACK for a seq a kept answer already ended (a repeat)', () => {
+    const buf = datagram(ack(5, -17), ack(5), done(6), ack(6), ack(7, 0, { message: 'careful' }), ack(7), ack(8));
+    const offered: number[] = [];
+    const { messages } = splitMessages(buf, (seq) => (offered.push(seq), true));
+    expect(offered).toEqual([8]);
+    expect(messages.map((m) => m.seq)).toEqual([5, 5, 6, 6, 7, 7]);
+  });
+
   it('agrees with the plain split on any input: same error, same messages but the ACKs it took', () => {
     const messageArb = fc.oneof(
       fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })).map(([seq, port]) => ack(seq, 0, undefined, { port })),
