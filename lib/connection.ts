@@ -791,7 +791,7 @@ function refusal(e: ReturnType<typeof decodeError>, opts: RequestOptions): Netli
 
 /** Requests encoded for the addon to send on a socket of its own (it numbers them): one
  *  buffer, and where each message starts. */
-export function encodeForAddon(requests: { encode: Encoder; opts: RequestOptions }[]): { bytes: Buffer; starts: number[] } {
+export function encodeForAddon(requests: readonly PreparedRequest[]): { bytes: Buffer; starts: number[] } {
   const w = sharedWriter;
   w.length = 0;
   const starts: number[] = [];

@@ -97,7 +97,6 @@ function encodeVeth(v: VethPlan): VethShape {
   return { bytes, nameAt: shape.nameAt, fdAt: shape.fdAt };
 }
 
-
 /** @internal The veth create of `v`, built and checked the ordinary way (tests compare with it). */
 export function vethRequest(v: VethPlan): PreparedRequest {
   const group = { group: v.group, ...(v.mtu !== undefined ? { mtu: v.mtu } : {}) };

@@ -55,6 +55,8 @@ int WaitReadable(int fd, int64_t deadline, Job &job) {
 // Node process is, glibc's wrappers of these cancellation points switch asynchronous
 // cancellation on and off around each call, and a batch's answers are a recvfrom() each (a
 // profile of 64 link-ups per exchange showed it). The addon never cancels its threads.
+// Errors still name the calls "sendmsg" and "recvmsg", as the library's errors always have:
+// the same operations to a reader, and what callers may already match on.
 ssize_t SendToKernel(int fd, const uint8_t *p, size_t n) {
   return syscall(SYS_sendto, fd, p, n, 0, nullptr, 0);
 }

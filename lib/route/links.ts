@@ -412,7 +412,7 @@ async function createWith(conn: Connection, m: Partial<LinkMessage>, opts: Commo
   if (opts.master !== undefined) m.master = await resolveBridge(conn, opts.master, 'master');
   const reply = await send(conn, createLinkRequest(m));
   const echoed = reply.messages.find((x) => x.type === rt.RTM_NEWLINK);
-  const l = echoed ? linkIndexes(echoed) : { index: (await getLinkMessage(conn, name)).index, link: undefined };
+  const l = echoed ? linkIndexes(echoed) : await getLinkMessage(conn, name);
   const link: CreatedLink = { name, index: l.index };
   const label = netnsLabel(opts.netns);
   if (label !== undefined) link.netns = label;
