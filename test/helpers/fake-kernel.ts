@@ -345,8 +345,12 @@ export function datagram(...messages: Buffer[]): Buffer {
   return Buffer.concat(messages);
 }
 
+/** The sender port of forged datagrams: another process's socket (not FAKE_PORT, which is
+ *  the port answers are addressed to). */
+export const FOREIGN_SENDER_PORT = 31337;
+
 /** A datagram from some other process's port (the addon drops it). */
-export function forged(data: Buffer, port = 4242): Datagram {
+export function forged(data: Buffer, port = FOREIGN_SENDER_PORT): Datagram {
   return { data, port };
 }
 

@@ -3,7 +3,7 @@
 // abort and close. Test names carry the RELIABILITY.md item they cover.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Connection, DumpInterruptedError, type Encoder, type RequestOptions } from '../../lib/connection.js';
+import { DumpInterruptedError, type Encoder, type RequestOptions } from '../../lib/connection.js';
 import { ClosedError, NetlinkError, TimeoutError } from '../../lib/errors.js';
 import { AttrReader, AttrWriter, DecodeError, EncodeError, readString } from '../../lib/netlink/attributes.js';
 import {
@@ -22,7 +22,6 @@ import {
   type NetlinkMessage,
 } from '../../lib/netlink/message.js';
 import {
-  FakeKernel,
   InlineFakeKernel,
   ack,
   datagram,
@@ -34,27 +33,9 @@ import {
   syscallError,
   type Handler,
 } from '../helpers/fake-kernel.js';
-
-const RTM_NEWLINK = 16;
-const RTM_GETLINK = 18;
-const IFLA_IFNAME = 3;
-const IFINFOMSG_LEN = 16;
+import { IFINFOMSG_LEN, IFLA_IFNAME, RTM_NEWLINK, closeConnections, getLinks, link, op, setup, setupInline } from '../helpers/connection-fixtures.js';
 
 // ---- fixtures -------------------------------------------------------------------------------
-
-/** RTM_NEWLINK for `name`: ifinfomsg + IFLA_IFNAME, as the link codec writes it. */
-function link(name: string, type = RTM_NEWLINK, flags = NLM_F_CREATE | NLM_F_EXCL): Encoder {
-  return (w, seq) => {
-    writeMessage(w, type, flags, seq, (b) => {
-      b.zeros(IFINFOMSG_LEN);
-      new AttrWriter(b).string(IFLA_IFNAME, name);
-    });
-  };
-}
-
-const getLinks: Encoder = (w, seq) => {
-  writeMessage(w, RTM_GETLINK, 0, seq, (b) => b.zeros(IFINFOMSG_LEN));
-};
 
 function nameOf(m: NetlinkMessage): string | undefined {
   for (const a of new AttrReader(m.payload.subarray(IFINFOMSG_LEN))) if (a.type === IFLA_IFNAME) return readString(a.data);
@@ -74,33 +55,7 @@ const indexOf = (m: NetlinkMessage): number => m.payload.readInt32LE(4);
 
 const isDump = (m: NetlinkMessage): boolean => (m.flags & NLM_F_DUMP) === NLM_F_DUMP;
 
-const op = (object = 'veth0', extra: Partial<RequestOptions> = {}): RequestOptions => ({ operation: 'RTM_NEWLINK', object, ...extra });
-
-const kernels: FakeKernel[] = [];
-const connections: Connection[] = [];
-
-/** A connection whose transport also exchanges inline, as the addon's does. */
-function setupInline(handler?: Handler): { kernel: InlineFakeKernel; conn: Connection } {
-  const kernel = new InlineFakeKernel(handler);
-  const conn = new Connection(kernel);
-  kernels.push(kernel);
-  connections.push(conn);
-  return { kernel, conn };
-}
-
-function setup(handler?: Handler, defaultTimeout?: number): { kernel: FakeKernel; conn: Connection } {
-  const kernel = new FakeKernel(handler);
-  const conn = defaultTimeout === undefined ? new Connection(kernel) : new Connection(kernel, defaultTimeout);
-  kernels.push(kernel);
-  connections.push(conn);
-  return { kernel, conn };
-}
-
-afterEach(() => {
-  for (const c of connections.splice(0)) c.close();
-  // Whatever a test asserts, the connection must never break the addon's preconditions.
-  for (const k of kernels.splice(0)) expect(k.violations).toEqual([]);
-});
+afterEach(closeConnections);
 
 async function rejection(p: Promise<unknown>): Promise<any> {
   return p.then(
@@ -822,7 +777,7 @@ describe('item 16: malformed replies', () => {
     expect(inline ? (kernel as InlineFakeKernel).inlineCalls : kernel.calls).toHaveLength(1);
     // The connection stays usable.
     kernel.handler = (reqs) => reqs.map((r) => ack(r.seq));
-    expect(await conn.request(link('after'), op('after'))).toEqual({ messages: [] });
+    expect(await conn.request(link('after'), op('after', { inline }))).toEqual({ messages: [] });
   });
 
   it('an out-of-range bad-attribute offset keeps the kernel error as the cause', async () => {

@@ -66,8 +66,9 @@ describe('splitMessages with takeAck', () => {
     const warning = ack(9, 0, { message: 'careful' });
     const uncapped = ack({ type: 16, flags: 5, seq: 10, pid: 0, payload: Buffer.alloc(16) }, 0, undefined, { capped: false });
     const data = message(16, 0, 11, Buffer.alloc(16));
-    // As the kernel sends them: addressed to the asking socket's port.
-    const addressed = ack(14, 0, undefined, { port: 4242 });
+    // Every fake ACK is addressed to the asking socket's port, as the kernel's are; one with
+    // nlmsg_pid 0 is taken all the same (the port is not looked at).
+    const addressed = ack(14, 0, undefined, { port: 0 });
     const buf = datagram(plain, refusal, warning, uncapped, data, done(12), ack(13), addressed);
     const offered: number[] = [];
     const { messages, error } = splitMessages(buf, (seq) => (offered.push(seq), seq === 7 || seq === 14));

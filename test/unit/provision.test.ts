@@ -28,7 +28,7 @@ describe('veth creates from a shape', () => {
     fc.assert(
       fc.property(fc.array(fc.array(plan, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 12 }), (namespaces) => {
         for (const vs of namespaces) {
-          // Twice: the second always comes from the shapes the first one left.
+          // Twice: the second comes from the shapes the first one left (unless the cache filled up and was cleared in between).
           for (const { item, veths } of [hostOf(vs), hostOf(vs)]) {
             expect(item.host).toEqual(Buffer.concat(vs.map(ordinary)));
             expect(veths).toEqual(vs.map((v) => vethRequest(v).opts));
