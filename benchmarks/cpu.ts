@@ -3,12 +3,12 @@
 // against the 2-thread C floor's, each run in a fresh sandbox, interleaved. When wall time per
 // container is well above CPU time per container divided by the cores, the run is waiting (on
 // the RTNL lock, RCU grace periods, the kernel's workqueues), not computing.
-//   npx tsx benchmarks/cpu.ts [--n 1000] [--reps 3]
+//   npm run build && npx tsx benchmarks/cpu.ts [--n 1000] [--reps 3]
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { runSandboxed } from './lib/sandboxed.js';
+import { floorSetup, runSandboxed } from './lib/sandboxed.js';
 import { letKernelSettle } from './lib/settle.js';
 import { median } from './lib/stats.js';
 
@@ -44,7 +44,7 @@ function runLibrary(): Row {
 
 function runFloor(): Row {
   // bash's `times` prints the CPU time of the shell's finished children (the floor) last.
-  const script = `benchmarks/peers/c/floor --pipelined --threads=2 ${n} setup && times`;
+  const script = `${floorSetup(n, ['--pipelined', '--threads=2']).join(' ')} && times`;
   const r = spawnSync('scripts/sandbox', ['bash', '-c', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`C floor failed: ${r.stderr.slice(-1000)}`);
   const lines = r.stdout.trim().split('\n');
@@ -58,7 +58,6 @@ function runFloor(): Row {
 }
 
 function parent(): void {
-  spawnSync('make', ['-s', '-C', 'benchmarks/peers/c'], { stdio: 'inherit' });
   const lib: Row[] = [];
   const floor: Row[] = [];
   for (let rep = 0; rep < Number(values.reps); rep++) {

@@ -2,7 +2,7 @@
 // of 1000 ports (a bridge takes at most 1023), each repetition in a fresh sandbox. Reports the
 // apply time and the loop's delay (p50, p99, max) measured by perf_hooks, as JSON lines and a
 // summary. The target: p99 < 20 ms and max < 100 ms at N=3000.
-//   npx tsx benchmarks/event-loop.ts [--n 3000] [--reps 3]
+//   npm run build && npx tsx benchmarks/event-loop.ts [--n 3000] [--reps 3]
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { runSandboxed } from './lib/sandboxed.js';

@@ -66,7 +66,6 @@ for (let rep = 1; rep <= reps; rep++) {
   }
 }
 
-
 interface Stat {
   id: string;
   n: number;

@@ -2,8 +2,8 @@
 // N containers, then tears them down. Reports events per second, overruns (and the drops
 // behind them), resync times and the event loop's delay (p99) while it runs, and checks that
 // the state the events describe equals a fresh dump, after the apply and after the destroy.
-//   scripts/sandbox npx tsx benchmarks/watch.ts [N=1000] [--receive-buffer BYTES]
-//   scripts/sandbox npx tsx benchmarks/watch.ts [N=1000] --baseline     (the apply without a watch)
+//   npm run build && scripts/sandbox npx tsx benchmarks/watch.ts [N=1000] [--receive-buffer BYTES]
+//   npm run build && scripts/sandbox npx tsx benchmarks/watch.ts [N=1000] --baseline     (the apply without a watch)
 // Prints one JSON line; exits 1 if the states differ. The event loop's delay is given for the
 // apply alone and for the apply plus the time the watch takes to catch up.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -12,13 +12,12 @@ import { loadLibrary } from './lib/library.js';
 import { differences, dumpedState } from '../test/helpers/watch-oracle.js';
 import { workload } from './lib/workload.js';
 
-// The shipped build (dist/), as users run it.
-const rt = await loadLibrary();
-
 if (process.env.RTNETLINK_SANDBOX !== '1') {
   console.error('benchmarks/watch.ts changes the network: run it as scripts/sandbox npx tsx benchmarks/watch.ts');
   process.exit(2);
 }
+// The shipped build (dist/), as users run it.
+const rt = await loadLibrary();
 const args = process.argv.slice(2);
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
 const bufferAt = args.indexOf('--receive-buffer');

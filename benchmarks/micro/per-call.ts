@@ -31,8 +31,8 @@ execFileSync('ip', ['link', 'add', 'pc0', 'type', 'bridge']);
 const index = (await rt.getLink('pc0')).index;
 const fd = await native.openNetlink(-1, 0, []);
 
-/** Answers each message with a plain ACK (NLMSG_ERROR, error 0) for its seq, at once. */
 const ACK_LEN = 36;
+/** Answers each message with a plain ACK (NLMSG_ERROR, error 0) for its seq, at once. */
 const instant: Transport = {
   ready: true,
   transact: () => Promise.reject(new Error('every request here is inline')),
@@ -62,7 +62,12 @@ function bareExchange(n: number): () => void {
     const first = seq + 1;
     for (let k = 0; k < n; k++) bytes.writeUInt32LE(++seq, starts[k]! + 8);
     const got = native.transactInline(fd, bytes, first, n, n, answers);
-    if (typeof got !== 'number' || answers.readInt32LE(16) !== 0) throw new Error('the kernel refused the request');
+    if (typeof got !== 'number') throw new Error('the kernel did not answer within send()');
+    // Every answer an ACK, as the library's calls check theirs.
+    for (let off = 0, len; off < got; off += len) {
+      len = answers.readUInt32LE(off);
+      if (len < 20 || answers.readInt32LE(off + 16) !== 0) throw new Error(`not an ACK at ${off}: length ${len}, error ${answers.readInt32LE(off + 16)}`);
+    }
   };
 }
 const bareOne = bareExchange(1);
