@@ -1,6 +1,7 @@
 // What the interleaved benchmarks share: a program run in its own sandbox, whose last JSON line
 // is its measurement (medians: ./stats.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { implementations } from './implementations.js';
 
 /** Runs `argv` inside scripts/sandbox and returns the last JSON line it printed. */
 export function runSandboxed(argv: string[]): Record<string, number> {
@@ -19,5 +20,5 @@ export function floorSetup(n: number, flags: string[]): string[] {
   return ['benchmarks/peers/c/floor', ...flags, String(n), 'setup'];
 }
 
-/** The library's bulk path on W(n) setup (benchmarks/lib-runner.ts). */
-export const librarySetup = (n: number): string[] => [process.execPath, '--import', 'tsx', 'benchmarks/lib-runner.ts', 'bulk', String(n), 'setup'];
+/** The library's bulk path on W(n) setup, as `npm run bench` runs it. */
+export const librarySetup = (n: number): string[] => implementations.find((i) => i.id === 'rtnetlink-bulk')!.command(n, 'setup');
